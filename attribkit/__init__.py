@@ -1,0 +1,36 @@
+"""attribkit: one explainability library for PyTorch and TensorFlow text classifiers.
+
+>>> import attribkit
+>>> explanation = attribkit.explain(model, tokenizer, "The movie is superb")
+>>> attribkit.render(explanation, "html", path="report.html")
+
+The core imports only numpy, pluggy and small pure-Python libraries; the
+framework backends are plugins loaded on first use.
+"""
+from attribkit._version import __version__
+from attribkit.api import explain, render
+from attribkit.errors import (
+    AttribkitError,
+    BackendUnavailable,
+    BatchError,
+    InputError,
+    MethodError,
+    ModelError,
+    PluginError,
+    SchemaError,
+    TargetError,
+    TokenizerError,
+)
+from attribkit.hookspecs import hookimpl
+from attribkit.ops import normalize, top_k, words
+from attribkit.plugins import get_host, register_plugin
+from attribkit.serialize import iter_load, load, save
+from attribkit.types import SCHEMA_VERSION, Explanation, Method, ModelInfo, Prediction, Target
+
+__all__ = [
+    "__version__", "explain", "render", "save", "load", "iter_load", "hookimpl",
+    "Explanation", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
+    "top_k", "normalize", "words", "get_host", "register_plugin",
+    "AttribkitError", "InputError", "TargetError", "ModelError", "TokenizerError", "MethodError",
+    "SchemaError", "PluginError", "BackendUnavailable", "BatchError",
+]

@@ -1,0 +1,179 @@
+"""The public functions: :func:`explain` and :func:`render`."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, List, Optional, Sequence, Union, overload
+
+from attribkit.backend import ExplainRequest
+from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
+from attribkit.plugins import get_host
+from attribkit.tokenize import check_text
+from attribkit.types import OUTPUT_KINDS, Explanation
+
+ERROR_MODES = ("raise", "return")
+
+
+def _per_text(name: str, value: Any, n: int, single: bool) -> List[Any]:
+    if not single and isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise InputError(f"{name}: {len(value)} values given for {n} texts; give one per text or a single value")
+        return list(value)
+    return [value] * n
+
+
+@overload
+def explain(model: Any, tokenizer: Any, text_or_texts: str, **kwargs: Any) -> Explanation: ...
+@overload
+def explain(model: Any, tokenizer: Any, text_or_texts: Sequence[str], **kwargs: Any) -> List[Explanation]: ...
+
+
+def explain(
+    model: Any,
+    tokenizer: Any,
+    text_or_texts: Union[str, Sequence[str]],
+    *,
+    method: str = "integrated_gradients",
+    target: Any = None,
+    output: str = "probability",
+    n_steps: int = 50,
+    baseline: Any = "pad",
+    layer: Any = None,
+    backend: Optional[str] = None,
+    true_label: Any = None,
+    batch_size: Optional[int] = None,
+    errors: str = "raise",
+    **method_options: Any,
+) -> Union[Explanation, List[Any]]:
+    """Explain a classifier's prediction for one text or many.
+
+    Args:
+        model: a PyTorch or TensorFlow/Keras classifier (Hugging Face or
+            hand-built); the backend is chosen from it unless ``backend`` is given.
+        tokenizer: the model's tokenizer.
+        text_or_texts: a string (returns one :class:`Explanation`) or a list
+            of strings (returns a list, in order).
+        method: a registered method name (``attribkit plugins`` lists them).
+        target: ``None`` (the predicted class), a class index or a label
+            name; or a list with one per text.
+        output: ``"probability"`` or ``"logit"`` (the model's raw output).
+        n_steps: integration steps for path methods.
+        baseline: ``"pad"`` (pad tokens, special tokens kept), ``"zero"`` or a
+            backend-specific value.
+        layer: the layer to attribute to; ``None`` lets the backend find the
+            embeddings.
+        backend: force a backend by name (``"torch"``, ``"tf"``).
+        true_label: a gold label (or one per text), shown by the renderers.
+        batch_size: texts per forward pass; ``None`` chooses automatically.
+        errors: for a list, ``"raise"`` raises :class:`BatchError` (carrying
+            every good result) when any text fails; ``"return"`` puts the
+            error in place of the failed text's result.
+        **method_options: passed to the method (``seed``, ``internal_batch_size``...).
+
+    Raises:
+        AttribkitError: with a message that says what was wrong and what to do.
+    """
+    single = isinstance(text_or_texts, str)
+    if single:
+        texts = [text_or_texts]
+    elif isinstance(text_or_texts, (list, tuple)):
+        texts = list(text_or_texts)
+    else:
+        raise InputError(f"text_or_texts must be a str or a list of str, got {type(text_or_texts).__name__}")
+    if not texts:
+        raise InputError("no texts given; pass a string or a non-empty list of strings")
+    if output not in OUTPUT_KINDS:
+        raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+        raise InputError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if errors not in ERROR_MODES:
+        raise InputError(f"errors must be one of {ERROR_MODES}, got {errors!r}")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise InputError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    targets = _per_text("target", target, len(texts), single)
+    true_labels = _per_text("true_label", true_label, len(texts), single)
+
+    host = get_host()
+    backend_name = backend or host.backend_name_for(model)
+    engine = host.backend(backend_name)
+    spec = host.method(backend_name, method)
+
+    results: List[Any] = [None] * len(texts)
+    failures = {}
+    good = []
+    for i, text in enumerate(texts):
+        try:
+            check_text(text)
+            good.append(i)
+        except InputError as exc:
+            failures[i] = exc
+    if good:
+        request = ExplainRequest(
+            method=spec, targets=[targets[i] for i in good], output=output, n_steps=n_steps,
+            baseline=baseline, layer=layer, true_labels=[true_labels[i] for i in good],
+            batch_size=batch_size, options=dict(method_options),
+        )
+        try:
+            produced = engine.explain(model, tokenizer, [texts[i] for i in good], request)
+        except AttribkitError:
+            raise
+        except Exception as exc:
+            spec_plugin = host.backends[backend_name].plugin
+            raise PluginError(spec_plugin, f"backend {backend_name!r} failed: {type(exc).__name__}: {exc}") from exc
+        if len(produced) != len(good):
+            raise PluginError(host.backends[backend_name].plugin,
+                              f"backend {backend_name!r} returned {len(produced)} results for {len(good)} texts")
+        for i, item in zip(good, produced):
+            if isinstance(item, Exception):
+                failures[i] = item
+            else:
+                results[i] = _finish(host, item)
+
+    if single:
+        if failures:
+            raise failures[0]
+        return results[0]
+    if errors == "return":
+        return [failures.get(i, r) for i, r in enumerate(results)]
+    if failures:
+        raise BatchError(results, failures)
+    return results
+
+
+def _finish(host: Any, explanation: Explanation) -> Explanation:
+    extra = host.explanation_warnings(explanation)
+    if not extra:
+        return explanation
+    return dataclasses.replace(explanation, warnings=tuple(explanation.warnings) + tuple(extra))
+
+
+def render(
+    explanation_or_list: Union[Explanation, Sequence[Explanation]],
+    format: str = "html",
+    path: Optional[Union[str, "os.PathLike[str]"]] = None,
+    **options: Any,
+) -> str:
+    """Render explanations as ``"html"``, ``"terminal"``, ``"json"`` or a plugin's format.
+
+    Returns the text; also writes it (UTF-8) to ``path`` when given.
+    """
+    explanations = [explanation_or_list] if isinstance(explanation_or_list, Explanation) else list(explanation_or_list)
+    for i, item in enumerate(explanations):
+        if not isinstance(item, Explanation):
+            raise InputError(f"item {i} is a {type(item).__name__}, not an Explanation; render only explanations")
+    spec = get_host().renderer(format)
+    try:
+        text = spec.function(explanations, **options)
+    except AttribkitError:
+        raise
+    except TypeError as exc:
+        raise InputError(f"renderer {format!r}: {exc}") from exc
+    except Exception as exc:
+        raise PluginError(spec.plugin, f"renderer {format!r} failed: {type(exc).__name__}: {exc}") from exc
+    if path is not None:
+        try:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise InputError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}; choose a writable path") from None
+    return text

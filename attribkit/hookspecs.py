@@ -1,0 +1,100 @@
+"""Hook specifications: the contract between attribkit and its plugins.
+
+Built-in backends and renderers implement exactly these hooks and are found
+through the same ``attribkit`` entry-point group as third-party plugins.
+A plugin is a module (or object) with functions decorated with
+``@attribkit.hookimpl``; see ``docs/plugins.md``.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+import pluggy
+
+if TYPE_CHECKING:
+    from attribkit.types import Explanation
+
+hookspec = pluggy.HookspecMarker("attribkit")
+hookimpl = pluggy.HookimplMarker("attribkit")
+
+
+@hookspec
+def attribkit_register_backends(register: Callable[..., None]) -> None:
+    """Register the backends this plugin provides.
+
+    Call ``register(name, factory, *, framework, requires=(), install_hint="",
+    licence=None, description="")`` once per backend:
+
+    - ``name``: the name users pass as ``backend=`` (``"torch"``, ``"tf"``).
+    - ``factory``: a zero-argument callable returning an
+      :class:`attribkit.backend.Backend`; called only when the backend is
+      first used, so the framework is imported only then.
+    - ``framework``: the framework's name, shown by ``attribkit plugins``.
+    - ``requires``: importable module names the backend needs; when one is
+      missing the backend is listed as unavailable with ``install_hint``.
+    - ``licence``: a licence note users must see (shown by ``attribkit plugins``).
+
+    Two plugins registering one name is an error that names both.
+
+    :param register: the host's registration callback.
+    """
+
+
+@hookspec(firstresult=True)
+def attribkit_backend_for_model(model: Any) -> Optional[str]:
+    """Recognise a model and return the name of a backend able to explain it.
+
+    Called when the user gives no ``backend=``. Must be cheap and must not
+    import a framework the model does not already come from (check
+    ``sys.modules`` first). Return ``None`` for models you do not handle.
+
+    Stops at the first non-None result.
+
+    :param model: the object the user passed to :func:`attribkit.explain`.
+    :return: a registered backend name, or ``None``.
+    """
+
+
+@hookspec
+def attribkit_register_methods(register: Callable[..., None]) -> None:
+    """Register attribution methods offered by a backend.
+
+    Call ``register(name, backend, function, *, description="", sampling=False)``:
+
+    - ``name``: the method name users pass as ``method=``.
+    - ``backend``: the name of the backend that runs it.
+    - ``function``: the implementation; its signature is defined by that
+      backend (documented in ``docs/backend-torch.md`` and
+      ``docs/backend-tf.md``), so a plugin can add a method to a built-in
+      backend.
+    - ``sampling``: ``True`` for methods that draw random samples; they
+      receive a ``seed``.
+
+    :param register: the host's registration callback.
+    """
+
+
+@hookspec
+def attribkit_register_renderers(register: Callable[..., None]) -> None:
+    """Register output formats.
+
+    Call ``register(name, function, *, extension, description="")`` where
+    ``function(explanations, **options) -> str`` turns a list of
+    :class:`~attribkit.types.Explanation` into text (HTML, terminal text,
+    JSON...), and ``extension`` is the file suffix used for ``--out`` (``".html"``).
+
+    :param register: the host's registration callback.
+    """
+
+
+@hookspec
+def attribkit_explanation_warnings(explanation: "Explanation") -> Optional[Sequence[str]]:
+    """Inspect a finished explanation and return warnings to attach to it.
+
+    Called for every explanation a backend produces, before it is returned
+    to the user. Results of all plugins are concatenated into
+    ``Explanation.warnings``. Return ``None`` or an empty list for none.
+
+    :param explanation: the explanation the backend produced.
+    :return: warning messages (plain text), or ``None``.
+    """

@@ -1,0 +1,270 @@
+"""Plugin discovery and the registries built from the hooks.
+
+Every plugin, built-in or third-party, is an entry point in the
+``attribkit`` group. They are loaded once, lazily, by :func:`get_host`.
+``ATTRIBKIT_PLUGINS`` (comma-separated entry-point names; empty = none)
+limits which are loaded and ``ATTRIBKIT_DISABLE_PLUGINS`` blocks some.
+A plugin that fails to import or register is recorded as broken, by name,
+and the others keep working.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import pluggy
+
+from attribkit import hookspecs
+from attribkit.backend import Backend, BackendSpec, MethodSpec, RendererSpec
+from attribkit.errors import AttribkitError, BackendUnavailable, MethodError, ModelError, PluginError
+
+ENTRY_POINT_GROUP = "attribkit"
+ENV_ALLOW = "ATTRIBKIT_PLUGINS"
+ENV_BLOCK = "ATTRIBKIT_DISABLE_PLUGINS"
+
+REGISTRATION_HOOKS = ("attribkit_register_backends", "attribkit_register_methods", "attribkit_register_renderers")
+
+
+@dataclass
+class PluginRecord:
+    """What ``attribkit plugins`` shows for one plugin."""
+
+    name: str
+    version: str = ""
+    distribution: str = ""
+    hooks: Tuple[str, ...] = ()
+    status: str = "ok"  # ok | broken | blocked | unavailable
+    reason: str = ""
+    licence: str = ""
+    plugin: Any = field(default=None, repr=False)
+
+
+def _names(variable: str) -> Optional[set]:
+    value = os.environ.get(variable)
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+class PluginHost:
+    """A pluggy ``PluginManager`` plus the registries the hooks fill."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("attribkit")
+        self.pm.add_hookspecs(hookspecs)
+        self.records: Dict[str, PluginRecord] = {}
+        self.backends: Dict[str, BackendSpec] = {}
+        self.methods: Dict[Tuple[str, str], MethodSpec] = {}
+        self.renderers: Dict[str, RendererSpec] = {}
+        self._backend_instances: Dict[str, Backend] = {}
+
+    # -- loading -----------------------------------------------------------
+    def load_entry_points(self, entry_points: Optional[Iterable[Any]] = None) -> None:
+        """Load and register every plugin of the ``attribkit`` entry-point group."""
+        if entry_points is None:
+            entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        allow, block = _names(ENV_ALLOW), _names(ENV_BLOCK) or set()
+        for ep in sorted(entry_points, key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            record = PluginRecord(
+                name=ep.name,
+                version=getattr(dist, "version", "") or "",
+                distribution=(dist.metadata["Name"] if dist is not None else ""),
+            )
+            if ep.name in self.records:
+                record.status, record.reason = "broken", f"entry point name also used by {self.records[ep.name].distribution!r}"
+                self.records[f"{ep.name} ({record.distribution})"] = record
+                continue
+            self.records[ep.name] = record
+            if (allow is not None and ep.name not in allow) or ep.name in block:
+                record.status, record.reason = "blocked", f"not loaded ({ENV_ALLOW}/{ENV_BLOCK})"
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down
+                record.status, record.reason = "broken", f"import failed: {type(exc).__name__}: {exc}"
+                continue
+            self._register(record, plugin)
+
+    def register(self, plugin: Any, name: str, version: str = "") -> PluginRecord:
+        """Register a plugin object directly (tests, notebooks). Same checks as entry points."""
+        if name in self.records:
+            raise PluginError(name, "a plugin with this name is already registered")
+        record = PluginRecord(name=name, version=version)
+        self.records[name] = record
+        self._register(record, plugin)
+        if record.status == "broken":
+            raise PluginError(name, record.reason)
+        return record
+
+    def _register(self, record: PluginRecord, plugin: Any) -> None:
+        try:
+            self.pm.register(plugin, name=record.name)
+        except Exception as exc:
+            record.status, record.reason = "broken", f"registration failed: {exc}"
+            return
+        callers = self.pm.get_hookcallers(plugin) or []
+        unknown = [hc.name for hc in callers if not hc.has_spec()]
+        if unknown:
+            self.pm.unregister(plugin)
+            record.status, record.reason = "broken", f"implements unknown hook(s) {unknown}; check the spelling"
+            return
+        record.plugin = plugin
+        record.hooks = tuple(sorted(hc.name for hc in callers))
+        self._collect(record)
+
+    def _collect(self, record: PluginRecord) -> None:
+        """Run this plugin's registration hooks, attributing every entry to it."""
+        others = [p for p in self.pm.get_plugins() if p is not record.plugin]
+        staged: List[Tuple[str, Any]] = []
+        callbacks = {
+            "attribkit_register_backends": functools.partial(self._stage_backend, record, staged),
+            "attribkit_register_methods": functools.partial(self._stage_method, record, staged),
+            "attribkit_register_renderers": functools.partial(self._stage_renderer, record, staged),
+        }
+        try:
+            for hook in REGISTRATION_HOOKS:
+                if hook in record.hooks:
+                    caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
+                    caller(register=callbacks[hook])
+        except Exception as exc:
+            self.pm.unregister(record.plugin)
+            record.status, record.reason = "broken", f"registration hook failed: {type(exc).__name__}: {exc}"
+            return
+        # Commit only once the whole plugin registered cleanly.
+        for kind, spec in staged:
+            {"backend": self.backends, "method": self.methods, "renderer": self.renderers}[kind][
+                (spec.backend, spec.name) if kind == "method" else spec.name
+            ] = spec
+        licences = [spec.licence for kind, spec in staged if kind == "backend" and spec.licence]
+        record.licence = "; ".join(licences)
+        missing = [f"{spec.name}: {spec.install_hint or 'missing ' + ', '.join(spec.missing())}"
+                   for kind, spec in staged if kind == "backend" and spec.missing()]
+        if missing:
+            record.status, record.reason = "unavailable", "; ".join(missing)
+
+    def _check_duplicate(self, record: PluginRecord, table: Dict, key: Any, staged: List, kind: str, what: str) -> None:
+        existing = table.get(key) or next((s for k, s in staged if k == kind and _key(k, s) == key), None)
+        if existing is not None:
+            raise PluginError(
+                record.name,
+                f"{what} {key!r} is already registered by plugin {existing.plugin!r}; rename one of them",
+            )
+
+    def _stage_backend(self, record: PluginRecord, staged: List, name: str, factory: Callable[[], Backend], *,
+                       framework: str, requires: Iterable[str] = (), install_hint: str = "",
+                       licence: Optional[str] = None, description: str = "") -> None:
+        self._check_duplicate(record, self.backends, name, staged, "backend", "backend")
+        staged.append(("backend", BackendSpec(name, factory, framework, tuple(requires), install_hint, licence,
+                                              description, record.name)))
+
+    def _stage_method(self, record: PluginRecord, staged: List, name: str, backend: str,
+                      function: Callable[..., Any], *, description: str = "", sampling: bool = False) -> None:
+        self._check_duplicate(record, self.methods, (backend, name), staged, "method", "method")
+        staged.append(("method", MethodSpec(name, backend, function, description, sampling, record.name)))
+
+    def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
+                        extension: str, description: str = "") -> None:
+        self._check_duplicate(record, self.renderers, name, staged, "renderer", "renderer")
+        staged.append(("renderer", RendererSpec(name, function, extension, description, record.name)))
+
+    # -- lookups -------------------------------------------------------------
+    def backend(self, name: str) -> Backend:
+        """The backend registered as ``name``, created on first use."""
+        if name in self._backend_instances:
+            return self._backend_instances[name]
+        spec = self.backends.get(name)
+        if spec is None:
+            raise AttribkitError(
+                f"unknown backend {name!r}; available: {sorted(self.backends) or 'none'} "
+                "(see `attribkit plugins`)"
+            )
+        missing = spec.missing()
+        if missing:
+            raise BackendUnavailable(
+                f"backend {name!r} needs {', '.join(missing)}, which is not installed: {spec.install_hint}"
+            )
+        try:
+            instance = spec.factory()
+        except AttribkitError:
+            raise
+        except Exception as exc:
+            raise PluginError(spec.plugin, f"backend {name!r} failed to start: {type(exc).__name__}: {exc}") from exc
+        self._backend_instances[name] = instance
+        return instance
+
+    def backend_name_for(self, model: Any) -> str:
+        """Ask each plugin, in turn, whether it recognises ``model``."""
+        failures = []
+        for record in self.records.values():
+            if record.plugin is None or "attribkit_backend_for_model" not in record.hooks:
+                continue
+            others = [p for p in self.pm.get_plugins() if p is not record.plugin]
+            try:
+                name = self.pm.subset_hook_caller("attribkit_backend_for_model", remove_plugins=others)(model=model)
+            except Exception as exc:
+                failures.append(f"plugin {record.name!r} raised {type(exc).__name__}: {exc}")
+                warnings.warn(f"attribkit: {failures[-1]}", RuntimeWarning, stacklevel=3)
+                continue
+            if name is not None:
+                return name
+        hint = f" ({'; '.join(failures)})" if failures else ""
+        raise ModelError(
+            f"no backend recognises a model of type {type(model).__module__}.{type(model).__qualname__}{hint}; "
+            f"attribkit explains torch.nn.Module and tf.keras models (installed backends: "
+            f"{sorted(self.backends) or 'none'}), or pass backend=NAME"
+        )
+
+    def method(self, backend: str, name: str) -> MethodSpec:
+        spec = self.methods.get((backend, name))
+        if spec is None:
+            supported = sorted(m for b, m in self.methods if b == backend)
+            raise MethodError(f"method {name!r} is not supported by backend {backend!r}; supported: {supported}")
+        return spec
+
+    def renderer(self, name: str) -> RendererSpec:
+        spec = self.renderers.get(name)
+        if spec is None:
+            raise AttribkitError(f"unknown format {name!r}; available: {sorted(self.renderers)}")
+        return spec
+
+    def explanation_warnings(self, explanation: Any) -> List[str]:
+        results = self.pm.hook.attribkit_explanation_warnings(explanation=explanation)
+        return [message for result in results if result for message in result]
+
+
+def _key(kind: str, spec: Any) -> Any:
+    return (spec.backend, spec.name) if kind == "method" else spec.name
+
+
+_host: Optional[PluginHost] = None
+_lock = threading.Lock()
+
+
+def get_host() -> PluginHost:
+    """The process-wide plugin host, loaded on first use."""
+    global _host
+    with _lock:
+        if _host is None:
+            host = PluginHost()
+            host.load_entry_points()
+            _host = host
+        return _host
+
+
+def reset_host(host: Optional[PluginHost] = None) -> None:
+    """Forget the loaded plugins (or install ``host``); the next :func:`get_host` reloads."""
+    global _host
+    with _lock:
+        _host = host
+
+
+def register_plugin(plugin: Any, name: str) -> PluginRecord:
+    """Register a plugin object in the process-wide host (handy in notebooks and tests)."""
+    return get_host().register(plugin, name)

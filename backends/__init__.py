@@ -1,0 +1,1 @@
+"""Framework backends, registered as attribkit plugins."""

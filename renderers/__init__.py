@@ -1,0 +1,1 @@
+"""Built-in renderers, registered as attribkit plugins."""
