@@ -16,7 +16,7 @@ def build_explanation(
     scores: Optional[Sequence[float]] = None,
     labels: Sequence[str] = ("negative", "positive"),
     probabilities: Sequence[float] = (0.1, 0.9),
-    target: int = 1,
+    target=1,
     **overrides,
 ) -> Explanation:
     """A hand-made explanation of a whitespace-tokenised text with [CLS]/[SEP].
@@ -24,6 +24,8 @@ def build_explanation(
     Offsets are computed from the text, so word grouping and the HTML text
     view work as they do for a real tokenizer.
     """
+    if tokens is None and not isinstance(text, str):
+        tokens = ["[CLS]", "x", "y", "z", "w", "[SEP]"]
     if tokens is None:
         spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
         tokens = ["[CLS]"] + [text[s:e] for s, e in spans] + ["[SEP]"]
@@ -41,7 +43,7 @@ def build_explanation(
         token_ids=np.arange(n) + 100,
         special_mask=special,
         scores=scores,
-        target=Target(target, labels[target]),
+        target=target if isinstance(target, Target) else Target(target, labels[target]),
         prediction=Prediction(np.asarray(probabilities), tuple(labels), raw=np.log(np.asarray(probabilities))),
         method=Method("integrated_gradients", "probability", {"n_steps": 50, "baseline": "pad"}),
         model=ModelInfo(framework="test", backend="test", name="tiny-test-model", architecture="TestModel"),

@@ -1,0 +1,339 @@
+"""The ``attribkit`` command line: explain, render, plugins, demo.
+
+Data goes to stdout, messages to stderr; a user error prints one line per
+problem and exits non-zero, without a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+
+import click
+
+from attribkit.errors import AttribkitError, BatchError, InputError
+
+FRAMEWORKS = ("auto", "torch", "tf")
+#: Texts explained per backend call; the progress bar advances per chunk.
+CHUNK = 8
+
+
+def fail(message: str) -> None:
+    """Print an error line per message line on stderr and exit with status 1."""
+    for line in str(message).splitlines() or [""]:
+        if line.strip():
+            click.echo(f"error: {line.strip()}", err=True)
+    sys.exit(1)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn attribkit errors into one-line messages and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AttribkitError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted")
+
+    return wrapper
+
+
+def demo_model_path() -> Path:
+    """The small sentiment model shipped inside the package."""
+    from importlib import resources
+
+    return Path(str(resources.files("attribkit").joinpath("data/demo_model")))
+
+
+def choose_backend(framework: str) -> str:
+    """Backend name for ``--framework``: ``auto`` takes torch when installed, else tf."""
+    from attribkit.plugins import get_host
+
+    host = get_host()
+    if framework != "auto":
+        return framework
+    for name in ("torch", "tf"):
+        spec = host.backends.get(name)
+        if spec is not None and not spec.missing():
+            return name
+    raise InputError('no framework backend is installed: pip install "attribkit[torch]" or "attribkit[tf]"')
+
+
+def load_model(model: Optional[str], framework: str) -> Tuple[Any, Any, str]:
+    """``(model, tokenizer, backend name)`` for ``--model`` (the bundled model by default)."""
+    from attribkit.plugins import get_host
+
+    backend = choose_backend(framework)
+    path = model or str(demo_model_path())
+    loaded_model, tokenizer = get_host().backend(backend).load(path)
+    return loaded_model, tokenizer, backend
+
+
+def read_inputs(source: str) -> List[Tuple[str, Any]]:
+    """``(text, label)`` pairs from a text file (one per line), a JSONL file or ``-`` (stdin).
+
+    JSONL lines may be strings or objects with ``"text"`` and optional ``"label"``.
+    """
+    if source == "-":
+        raw = sys.stdin.buffer.read()
+        name = "standard input"
+    else:
+        try:
+            raw = Path(source).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read --input {source!r}: {exc.strerror or exc}") from None
+        name = source
+    items: List[Tuple[str, Any]] = []
+    jsonl = source.endswith((".jsonl", ".ndjson")) or raw.lstrip().startswith((b"{", b'"'))
+    for number, line in enumerate(raw.splitlines(), start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name}, line {number}: not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
+                "re-save the file as UTF-8"
+            ) from None
+        if not text.strip():
+            continue
+        if jsonl:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"{name}, line {number}: not valid JSON ({exc.msg}); expected one JSON object per line") from None
+            if isinstance(value, str):
+                items.append((value, None))
+            elif isinstance(value, dict) and isinstance(value.get("text"), str):
+                items.append((value["text"], value.get("label")))
+            else:
+                raise InputError(f'{name}, line {number}: expected a string or an object with a "text" string')
+        else:
+            items.append((text, None))
+    if not items:
+        raise InputError(f"{name} holds no text to explain")
+    return items
+
+
+def check_writable(path: Optional[str]) -> None:
+    """Fail before any work is done if ``--out`` cannot be written."""
+    if path is None:
+        return
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise InputError(f"--out {path!r} is a directory; give a file name")
+    if not parent.is_dir():
+        raise InputError(f"--out {path!r}: folder {str(parent)!r} does not exist; create it or choose another path")
+    if (target.exists() and not os.access(target, os.W_OK)) or not os.access(parent, os.W_OK):
+        raise InputError(f"--out {path!r} is not writable; choose another path")
+
+
+def default_format(out: Optional[str]) -> str:
+    if out is None:
+        return "terminal"
+    suffix = Path(out).suffix.lower()
+    return {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "json", ".txt": "terminal"}.get(suffix, "json")
+
+
+def write_output(explanations: Sequence[Any], fmt: str, out: Optional[str]) -> None:
+    """Render to ``out`` (JSON Lines for ``.jsonl``) or to stdout."""
+    import attribkit
+
+    if not explanations:
+        return
+    if out is not None and fmt == "json" and out.endswith(".jsonl"):
+        attribkit.save(explanations, out)
+    elif out is not None:
+        options = {"color": False} if fmt == "terminal" else {}
+        attribkit.render(explanations, fmt, path=out, **options)
+    else:
+        click.echo(attribkit.render(explanations, fmt))
+    if out is not None:
+        click.echo(f"wrote {len(explanations)} explanation(s) to {out}", err=True)
+
+
+def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[Tuple[str, Any]], backend: str,
+                      options: dict) -> Tuple[List[Any], List[str]]:
+    """Explain every text with a progress bar; returns (explanations, error lines).
+
+    Failed texts are reported with their position and the rest go on.
+    """
+    import attribkit
+    from rich.console import Console
+    from rich.progress import Progress
+
+    explanations: List[Any] = []
+    problems: List[str] = []
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=len(items) <= 1 or not console.is_terminal) as bar:
+        task = bar.add_task("explaining", total=len(items))
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            texts = [text for text, _ in chunk]
+            labels = [label for _, label in chunk]
+            try:
+                results = attribkit.explain(model, tokenizer, texts, backend=backend, true_label=labels,
+                                            errors="return", **options)
+            except AttribkitError as exc:
+                problems.append(f"texts {start + 1}-{start + len(chunk)}: {exc}")
+                break
+            for offset, result in enumerate(results):
+                if isinstance(result, Exception):
+                    problems.append(f"text {start + offset + 1}: {result}")
+                else:
+                    explanations.append(result)
+            bar.advance(task, len(chunk))
+    return explanations, problems
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="attribkit")
+def main() -> None:
+    """Explain text classifiers (PyTorch via Captum, TensorFlow via alibi) and render the results.
+
+    \b
+    Examples:
+      attribkit explain "The movie is superb"
+      attribkit explain --framework tf --format html --out report.html "Not good at all"
+      attribkit render results.jsonl --format html --out report.html
+      attribkit plugins
+    """
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("-m", "--model", help="Hugging Face model name or local path (default: the bundled demo model).")
+@click.option("--framework", type=click.Choice(FRAMEWORKS), default="auto", show_default=True,
+              help="Which framework loads the model; auto = torch when installed.")
+@click.option("-i", "--input", "input_path", help="File with one text per line, a JSONL file ({\"text\", \"label\"}) or - for stdin.")
+@click.option("-f", "--format", "fmt", help="terminal, html, json or a plugin's format (default: from --out, else terminal).")
+@click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
+@click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
+@click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
+@click.option("--n-steps", default=50, show_default=True, type=click.IntRange(min=1), help="Integration steps.")
+@click.option("--output", "output_kind", type=click.Choice(["probability", "logit"]), default="probability",
+              show_default=True, help="Explain the class probability or the raw output (logit).")
+@user_errors
+def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
+            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: int,
+            output_kind: str) -> None:
+    """Explain why the model classified TEXTS as it did.
+
+    \b
+    Examples:
+      attribkit explain "The movie is superb"
+      attribkit explain -m ./my-model --target positive "Not bad at all"
+      attribkit explain --input reviews.jsonl --out results.jsonl
+    """
+    items: List[Tuple[str, Any]] = [(text, None) for text in texts]
+    if input_path:
+        items += read_inputs(input_path)
+    if not items:
+        raise InputError("no text given: pass texts as arguments or --input FILE (- for stdin)")
+    fmt = fmt or default_format(out)
+    check_writable(out)
+    from attribkit.plugins import get_host
+
+    get_host().renderer(fmt)  # unknown format: fail before loading anything
+    loaded, tokenizer, backend = load_model(model, framework)
+    target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
+    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value)
+    explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)
+    write_output(explanations, fmt, out)
+    if problems:
+        fail("\n".join(problems))
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-f", "--format", "fmt", default="terminal", show_default=True, help="html, terminal, json or a plugin's format.")
+@click.option("-o", "--out", help="Write here instead of stdout.")
+@user_errors
+def render(file: str, fmt: str, out: Optional[str]) -> None:
+    """Render explanations saved as JSON or JSON Lines.
+
+    \b
+    Example:
+      attribkit render results.jsonl --format html --out report.html
+    """
+    import attribkit
+
+    check_writable(out)
+    attribkit.get_host().renderer(fmt)
+    explanations = attribkit.load(file)
+    if not explanations:
+        raise InputError(f"{file} holds no explanations")
+    write_output(explanations, fmt, out)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json: bool) -> None:
+    """List plugins: name, version, hooks, status and licence notes.
+
+    \b
+    Example:
+      attribkit plugins
+      ATTRIBKIT_DISABLE_PLUGINS=tf attribkit plugins
+    """
+    from attribkit.plugins import get_host
+
+    host = get_host()
+    rows = []
+    for record in host.records.values():
+        provides = sorted(
+            [f"backend:{s.name}" for s in host.backends.values() if s.plugin == record.name]
+            + [f"renderer:{s.name}" for s in host.renderers.values() if s.plugin == record.name]
+        )
+        methods = sorted(f"{s.backend}:{s.name}" for s in host.methods.values() if s.plugin == record.name)
+        rows.append({"name": record.name, "version": record.version, "distribution": record.distribution,
+                     "hooks": list(record.hooks), "provides": provides, "methods": methods,
+                     "status": record.status, "reason": record.reason, "licence": record.licence})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="attribkit plugins", show_lines=True)
+    for column in ("name", "version", "hooks", "provides", "status", "licence / notes"):
+        table.add_column(column, overflow="fold")
+    colours = {"ok": "green", "unavailable": "yellow", "broken": "red", "blocked": "dim"}
+    for row in rows:
+        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
+        if row["reason"]:
+            status += f"\n{row['reason']}"
+        provides = "\n".join(row["provides"] + ([f"methods: {', '.join(row['methods'])}"] if row["methods"] else []))
+        table.add_row(row["name"], row["version"], "\n".join(h.replace("attribkit_", "") for h in row["hooks"]),
+                      provides, status, row["licence"])
+    Console().print(table)
+
+
+@main.command()
+@click.option("-o", "--out", default="attribkit-demo.html", show_default=True, help="Where to write the HTML report.")
+@click.option("--framework", "frameworks", multiple=True, type=click.Choice(["torch", "tf"]),
+              help="Limit to one framework (repeatable; default: every installed one).")
+@user_errors
+def demo(out: str, frameworks: Tuple[str, ...]) -> None:
+    """Explain example sentences with the bundled model in every framework.
+
+    Prints the terminal view and writes one HTML report that shows the
+    frameworks side by side and says whether they agree.
+
+    \b
+    Example:
+      attribkit demo --out demo.html
+    """
+    from attribkit.demo import run_demo
+
+    check_writable(out)
+    run_demo(out=out, frameworks=list(frameworks) or None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
