@@ -60,3 +60,18 @@ def build_explanation(
 def make_explanation():
     """``make_explanation(text=..., scores=..., **fields)`` builds a valid Explanation."""
     return build_explanation
+
+
+@pytest.fixture
+def cli():
+    """Run the ``attribkit`` command line in-process: ``cli("plugins", "--json")``."""
+    from click.testing import CliRunner
+
+    from attribkit.cli import main
+
+    runner = CliRunner(mix_stderr=False)
+
+    def invoke(*args, input=None, env=None):
+        return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)
+
+    return invoke

@@ -1,0 +1,105 @@
+"""The command line without a framework: render, plugins, input files and errors."""
+import json
+
+import pytest
+
+import attribkit
+from attribkit.cli import read_inputs
+from conftest import build_explanation
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "results.jsonl"
+    attribkit.save([build_explanation(text="good <b>movie</b>"), build_explanation(text="second one")], path)
+    return path
+
+
+def test_render_jsonl_to_json_on_stdout(cli, saved):
+    result = cli("render", str(saved), "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [d["text"] for d in data] == ["good <b>movie</b>", "second one"]
+
+
+def test_render_to_html_file(cli, saved, tmp_path):
+    out = tmp_path / "report.html"
+    result = cli("render", str(saved), "--format", "html", "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    assert "wrote 2 explanation(s)" in result.stderr and result.stdout == ""
+    assert "&lt;b&gt;movie&lt;/b&gt;" in out.read_text()
+
+
+def test_render_terminal_plain_when_not_a_tty(cli, saved):
+    result = cli("render", str(saved))
+    assert result.exit_code == 0 and "second" in result.stdout
+    assert "\x1b[" not in result.stdout
+
+
+def test_malformed_file_gives_one_error_line_and_exit_1(cli, tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"schema_version": "1.0"\n')
+    result = cli("render", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith("error: ")
+    assert "bad.jsonl, line 1: not valid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_newer_schema_file(cli, tmp_path):
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps(build_explanation().to_dict() | {"schema_version": "3.0"}))
+    result = cli("render", str(path))
+    assert result.exit_code == 1 and "upgrade attribkit" in result.stderr
+
+
+def test_missing_file_and_unknown_format(cli, saved):
+    assert "cannot read" in cli("render", "/no/such/file.jsonl").stderr
+    result = cli("render", str(saved), "--format", "pdf")
+    assert result.exit_code == 1 and "unknown format 'pdf'" in result.stderr
+
+
+def test_unwritable_out_fails_before_any_work(cli, saved):
+    result = cli("render", str(saved), "--out", "/no/such/dir/report.html")
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    result = cli("explain", "text", "--out", "/no/such/dir/report.html")
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+def test_explain_without_text(cli):
+    result = cli("explain")
+    assert result.exit_code == 1 and "no text given" in result.stderr
+
+
+def test_read_inputs_text_jsonl_and_stdin(tmp_path, monkeypatch):
+    plain = tmp_path / "texts.txt"
+    plain.write_text("first text\n\nsecond text\n")
+    assert read_inputs(str(plain)) == [("first text", None), ("second text", None)]
+    lines = tmp_path / "texts.jsonl"
+    lines.write_text('{"text": "good", "label": 1}\n"plain string"\n')
+    assert read_inputs(str(lines)) == [("good", 1), ("plain string", None)]
+
+
+def test_read_inputs_errors(tmp_path):
+    bad = tmp_path / "latin1.txt"
+    bad.write_bytes(b"fine line\ncaf\xe9 au lait\n")
+    with pytest.raises(attribkit.InputError, match=r"line 2: not valid UTF-8 \(byte 0xe9 at column 4\); re-save the file as UTF-8"):
+        read_inputs(str(bad))
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"text": "ok"}\n{"text": \n')
+    with pytest.raises(attribkit.InputError, match="line 2: not valid JSON"):
+        read_inputs(str(broken))
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text('{"txt": "ok"}\n')
+    with pytest.raises(attribkit.InputError, match='expected a string or an object with a "text" string'):
+        read_inputs(str(wrong))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    with pytest.raises(attribkit.InputError, match="holds no text"):
+        read_inputs(str(empty))
+
+
+def test_help_has_examples(cli):
+    for command in ("explain", "render", "plugins", "demo"):
+        result = cli(command, "--help")
+        assert result.exit_code == 0 and "Example" in result.stdout
