@@ -1,0 +1,213 @@
+"""The ``html`` renderer: a self-contained, script-free report.
+
+One page (or, with ``standalone=False``, one fragment for notebooks) shows
+the columns of Captum's visualisation table for every explanation, the text
+heat-mapped on a diverging palette, and the method, model and quality
+figures. The word/subword and special-token toggles are pure CSS, so the
+page carries a Content-Security-Policy that forbids every script.
+
+Every string that comes from an explanation is escaped by Jinja2's
+autoescaping; this module only prepares plain strings and numbers for the
+templates in ``templates/``.
+"""
+from __future__ import annotations
+
+import functools
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import jinja2
+
+from attribkit._version import __version__
+from attribkit.errors import InputError
+from attribkit.hookspecs import hookimpl
+from attribkit.ops import words
+from attribkit.renderers._format import completeness_gap, true_label
+from attribkit.renderers._palette import (
+    check_normalization,
+    colour,
+    display_values,
+    hex_colour,
+    legend_colours,
+    text_colour,
+)
+from attribkit.types import Explanation
+
+#: The policy written into every standalone page: no script, no network.
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One coloured word or token: what it shows, its tooltip and its colours."""
+
+    text: str
+    title: str
+    style: str
+    special: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    """Everything the templates show for one explanation, as display strings."""
+
+    true_label: str
+    true_label_matches: Optional[bool]
+    predicted: str
+    target: str
+    score: str
+    direction: str
+    words: Tuple[Chip, ...]
+    tokens: Tuple[Chip, ...]
+    details: Tuple[Tuple[str, str], ...]
+    warnings: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Explanations laid out as one row per text and one column per value of ``compare_by``."""
+
+    attribute: str
+    columns: Tuple[str, ...]
+    rows: Tuple[Tuple[str, Tuple[Tuple[Card, ...], ...]], ...]
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("attribkit.renderers", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _chips(units: Sequence[Tuple[str, float, bool]], normalization: str) -> Tuple[Chip, ...]:
+    """Colour ``(text, raw score, special)`` units by their normalised score."""
+    values = display_values([score for _, score, _ in units], normalization)
+    chips = []
+    for (text, score, special), value in zip(units, values):
+        background = colour(value)
+        style = f"background:{hex_colour(background)};color:{hex_colour(text_colour(background))}"
+        chips.append(Chip(text, f"score {score:+.4g}", style, special))
+    return tuple(chips)
+
+
+def _direction(text: str) -> str:
+    """``"rtl"`` when the first strongly directional character of ``text`` is right-to-left, else ``"ltr"``."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"
+
+
+def _details(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
+    """``(name, value)`` pairs for the method, model and quality line."""
+    e = explanation
+    params = " \u00b7 ".join(f"{key}={value}" for key, value in e.method.params.items())
+    method = f"{e.method.name} \u00b7 output={e.method.output}" + (f" \u00b7 {params}" if params else "")
+    model = e.model.name + (f" ({e.model.architecture})" if e.model.architecture else "")
+    details = [("Method", method), ("Model", model), ("Backend", f"{e.model.backend} ({e.model.framework})")]
+    if e.convergence_delta is not None:
+        details.append(("Convergence delta", f"{e.convergence_delta:.3g}"))
+    gap = completeness_gap(e)
+    if gap is not None:
+        details.append(("Completeness gap", gap))
+    return tuple(details)
+
+
+def _card(explanation: Explanation, normalization: str) -> Card:
+    e = explanation
+    gold, matches = true_label(e)
+    word_units = [(w.text, w.score, w.special) for w in words(e)]
+    token_units = list(zip(e.tokens, e.scores.tolist(), e.special_mask.tolist()))
+    return Card(
+        true_label=gold,
+        true_label_matches=matches,
+        predicted=f"{e.prediction.label} ({e.prediction.probability:.2f})",
+        target=e.target.label,
+        score=f"{float(e.scores.sum()):.2f}",
+        direction=_direction(e.text),
+        words=_chips(word_units, normalization),
+        tokens=_chips(token_units, normalization),
+        details=_details(e),
+        warnings=e.warnings,
+    )
+
+
+def _attribute(explanation: Explanation, path: str) -> str:
+    """The value of a dotted attribute path such as ``"model.backend"``, as text."""
+    value: object = explanation
+    for part in path.split("."):
+        if part.startswith("_") or not hasattr(value, part):
+            raise InputError(
+                f"compare_by: an explanation has no attribute {path!r}; "
+                "use a dotted path such as 'model.backend' or 'method.name'"
+            )
+        value = getattr(value, part)
+    return str(value)
+
+
+def _comparison(explanations: Sequence[Explanation], cards: Sequence[Card], attribute: str) -> Comparison:
+    """Group cards by text (rows) and by ``attribute`` (columns), in order of first appearance."""
+    table: Dict[str, Dict[str, List[Card]]] = {}
+    columns: Dict[str, None] = {}
+    for explanation, card in zip(explanations, cards):
+        column = _attribute(explanation, attribute)
+        columns[column] = None
+        table.setdefault(explanation.text, {}).setdefault(column, []).append(card)
+    rows = tuple(
+        (text, tuple(tuple(cells.get(column, ())) for column in columns)) for text, cells in table.items()
+    )
+    return Comparison(attribute, tuple(columns), rows)
+
+
+def render_html(
+    explanations: Sequence[Explanation],
+    *,
+    title: str = "attribkit report",
+    standalone: bool = True,
+    normalization: str = "maxabs",
+    compare_by: Optional[str] = None,
+) -> str:
+    """Render explanations as an HTML page, or as a fragment with ``standalone=False``.
+
+    Args:
+        explanations: the explanations, one table row (or card) each.
+        title: the page heading.
+        standalone: ``True`` for a complete page with a Content-Security-Policy;
+            ``False`` for a ``<div>`` with its own scoped ``<style>`` (notebooks).
+        normalization: how scores are scaled per explanation before colouring:
+            ``"maxabs"``, ``"l2"`` or ``"none"``.
+        compare_by: a dotted attribute path (``"model.backend"``); explanations
+            of the same text are then laid out side by side, one column per
+            value of that attribute.
+    """
+    check_normalization(normalization)
+    cards = [_card(e, normalization) for e in explanations]
+    comparison = _comparison(explanations, cards, compare_by) if compare_by else None
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        title=title,
+        standalone=standalone,
+        uid="ak-" + secrets.token_hex(4),
+        csp=CONTENT_SECURITY_POLICY,
+        normalization=normalization,
+        legend=", ".join(hex_colour(c) for c in legend_colours()),
+        cards=cards,
+        comparison=comparison,
+        version=__version__,
+    )
+
+
+@hookimpl
+def attribkit_register_renderers(register: Callable[..., None]) -> None:
+    """Register the ``html`` format."""
+    register("html", render_html, extension=".html",
+             description="self-contained HTML report with a heat-mapped text, no JavaScript")

@@ -1,0 +1,159 @@
+"""The ``terminal`` renderer: tokens on coloured backgrounds, or plain numbers.
+
+With colour, each word (or token) is printed on the diverging palette of
+the HTML report and rich wraps the lines to the terminal width. Without
+colour (``NO_COLOR`` set, output not a terminal, or ``color=False``) each
+word is followed by its raw score, ``superb(+0.71)``, so logs and pipes
+keep the numbers.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import unicodedata
+from typing import Callable, List, Optional, Sequence, Tuple
+
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+
+from attribkit.errors import InputError
+from attribkit.hookspecs import hookimpl
+from attribkit.ops import words
+from attribkit.renderers._format import completeness_gap, true_label
+from attribkit.renderers._palette import (
+    check_normalization,
+    colour,
+    display_values,
+    hex_colour,
+    legend_colours,
+    text_colour,
+)
+from attribkit.types import Explanation
+
+VIEWS = ("word", "token")
+#: Invisible characters that reorder or hide text on a terminal (bidirectional controls).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters (escape sequences, bidi overrides) shown as ``\\x1b``-style escapes."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) == "Cc" or char in BIDI_CONTROLS else char
+        for char in text
+    )
+
+
+def _use_colour(color: Optional[bool]) -> bool:
+    """An explicit ``color`` wins; otherwise colour only on a terminal without ``NO_COLOR``."""
+    if color is not None:
+        return bool(color)
+    return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
+
+
+def _units(explanation: Explanation, view: str, show_special: bool) -> List[Tuple[str, float]]:
+    """``(text, raw score)`` of each word or token to print."""
+    if view == "word":
+        return [(w.text, w.score) for w in words(explanation, include_special=show_special)]
+    return [
+        (token, float(score))
+        for token, score, special in zip(explanation.tokens, explanation.scores, explanation.special_mask)
+        if show_special or not special
+    ]
+
+
+def _swatch(value: float) -> Style:
+    background = colour(value)
+    return Style(color=hex_colour(text_colour(background)), bgcolor=hex_colour(background))
+
+
+def _heatmap(units: Sequence[Tuple[str, float]], normalization: str, use_colour: bool) -> Text:
+    """The words separated by spaces: coloured, or each followed by its score."""
+    line = Text()
+    values = display_values([score for _, score in units], normalization)
+    for i, ((text, score), value) in enumerate(zip(units, values)):
+        if i:
+            line.append(" ")
+        if use_colour:
+            line.append(_printable(text), style=_swatch(value))
+        else:
+            line.append(f"{_printable(text)}({score:+.3g})")
+    return line
+
+
+def _summary(explanation: Explanation) -> Text:
+    """Predicted label and probability, target, true label, method and completeness gap."""
+    e = explanation
+    parts = [
+        f"predicted {e.prediction.label} ({e.prediction.probability:.2f})",
+        f"target {e.target.label}",
+        f"true {true_label(e)[0]}",
+        f"{e.method.name} ({e.method.output})",
+    ]
+    gap = completeness_gap(e)
+    if gap is not None:
+        parts.append(f"gap {gap}")
+    return Text(_printable(" | ".join(parts)), style="bold")
+
+
+def _legend() -> Text:
+    legend = Text("against -1 ")
+    for rgb in legend_colours():
+        legend.append("  ", style=Style(bgcolor=hex_colour(rgb)))
+    legend.append(" +1 supports the target")
+    return legend
+
+
+def render_terminal(
+    explanations: Sequence[Explanation],
+    *,
+    view: str = "word",
+    show_special: bool = False,
+    normalization: str = "maxabs",
+    width: Optional[int] = None,
+    color: Optional[bool] = None,
+) -> str:
+    """Render explanations for a terminal and return the text (with ANSI codes when coloured).
+
+    Args:
+        explanations: printed one after the other, separated by a blank line.
+        view: ``"word"`` (subword tokens merged into words) or ``"token"``.
+        show_special: also print special tokens (``[CLS]``, ``</s>``...).
+        normalization: how scores are scaled for colour: ``"maxabs"``, ``"l2"``
+            or ``"none"``; the printed numbers are always the raw scores.
+        width: wrap width; the terminal's width by default.
+        color: ``True``/``False`` forces colour on or off; ``None`` colours only
+            when standard output is a terminal and ``NO_COLOR`` is not set.
+    """
+    if view not in VIEWS:
+        raise InputError(f"view: expected one of {VIEWS}, got {view!r}")
+    check_normalization(normalization)
+    use_colour = _use_colour(color)
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer, width=width or shutil.get_terminal_size().columns,
+        force_terminal=use_colour, color_system="auto" if use_colour else None, no_color=not use_colour,
+        force_jupyter=False, force_interactive=False, highlight=False, emoji=False, markup=False,
+        legacy_windows=False,
+    )
+    if use_colour and explanations:
+        console.print(_legend())
+    for i, explanation in enumerate(explanations):
+        if i or use_colour:
+            console.print()
+        console.print(_summary(explanation))
+        console.print(_heatmap(_units(explanation, view, show_special), normalization, use_colour))
+        for warning in explanation.warnings:
+            console.print(Text(f"warning: {_printable(warning)}", style="yellow"))
+    # rich keeps the space at which it wrapped a line; drop it.
+    return "\n".join(line.rstrip(" ") for line in buffer.getvalue().split("\n"))
+
+
+@hookimpl
+def attribkit_register_renderers(register: Callable[..., None]) -> None:
+    """Register the ``terminal`` format."""
+    register("terminal", render_terminal, extension=".txt",
+             description="coloured words for a terminal; plain 'word(+0.71)' without colour")
