@@ -13,6 +13,7 @@ templates in ``templates/``.
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -168,6 +169,17 @@ def _comparison(explanations: Sequence[Explanation], cards: Sequence[Card], attr
     return Comparison(attribute, tuple(columns), rows)
 
 
+def _content_id(title: str, explanations: Sequence[Explanation]) -> str:
+    """A short id derived from the content, so that a page is the same for the
+    same input. (Notebook fragments get a random id instead, so that two
+    fragments of one explanation keep separate switches.)"""
+    digest = hashlib.sha256(title.encode("utf-8"))
+    for explanation in explanations:
+        digest.update(explanation.text.encode("utf-8"))
+        digest.update(explanation.scores.tobytes())
+    return digest.hexdigest()[:8]
+
+
 def render_html(
     explanations: Sequence[Explanation],
     *,
@@ -175,6 +187,7 @@ def render_html(
     standalone: bool = True,
     normalization: str = "maxabs",
     compare_by: Optional[str] = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """Render explanations as an HTML page, or as a fragment with ``standalone=False``.
 
@@ -188,6 +201,8 @@ def render_html(
         compare_by: a dotted attribute path (``"model.backend"``); explanations
             of the same text are then laid out side by side, one column per
             value of that attribute.
+        notes: plain-text lines shown under the heading (escaped like
+            every other string), e.g. whether two frameworks agree.
     """
     check_normalization(normalization)
     cards = [_card(e, normalization) for e in explanations]
@@ -196,12 +211,13 @@ def render_html(
     return template.render(
         title=title,
         standalone=standalone,
-        uid="ak-" + secrets.token_hex(4),
+        uid="ak-" + (_content_id(title, explanations) if standalone else secrets.token_hex(4)),
         csp=CONTENT_SECURITY_POLICY,
         normalization=normalization,
         legend=", ".join(hex_colour(c) for c in legend_colours()),
         cards=cards,
         comparison=comparison,
+        notes=[str(note) for note in notes],
         version=__version__,
     )
 

@@ -300,3 +300,10 @@ def test_renderers_are_registered_plugins():
     assert {name: host.renderers[name].extension for name in ("html", "terminal", "json")} == {
         "html": ".html", "terminal": ".txt", "json": ".json"}
     assert {host.renderers[name].plugin for name in ("html", "terminal", "json")} == {"html", "terminal", "json"}
+
+
+def test_html_notes_are_shown_escaped_and_output_is_deterministic(make_explanation):
+    e = make_explanation()
+    page = attribkit.render([e], "html", notes=["torch and tf agree <b>on 5 of 5</b>"])
+    assert "torch and tf agree &lt;b&gt;on 5 of 5&lt;/b&gt;" in page
+    assert attribkit.render([e], "html") == attribkit.render([e], "html")
