@@ -44,13 +44,6 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def demo_model_path() -> Path:
-    """The small sentiment model shipped inside the package."""
-    from importlib import resources
-
-    return Path(str(resources.files("attribkit").joinpath("data/demo_model")))
-
-
 def choose_backend(framework: str) -> str:
     """Backend name for ``--framework``: ``auto`` takes torch when installed, else tf."""
     from attribkit.plugins import get_host
@@ -68,6 +61,8 @@ def choose_backend(framework: str) -> str:
 def load_model(model: Optional[str], framework: str) -> Tuple[Any, Any, str]:
     """``(model, tokenizer, backend name)`` for ``--model`` (the bundled model by default)."""
     from attribkit.plugins import get_host
+
+    from attribkit.demo import demo_model_path
 
     backend = choose_backend(framework)
     path = model or str(demo_model_path())

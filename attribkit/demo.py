@@ -1,0 +1,123 @@
+"""``attribkit demo``: the bundled model explained in every installed framework.
+
+Uses only the public API (backends are reached through the plugin host), so
+the demo itself imports no framework.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+import attribkit
+from attribkit.errors import InputError
+from attribkit.plugins import get_host
+from attribkit.types import Explanation
+
+#: Example reviews (none of them is in the training corpus) and their true labels.
+EXAMPLES: Tuple[Tuple[str, str], ...] = (
+    ("The movie is superb", "positive"),
+    ("Honestly, the plot was not good at all", "negative"),
+    ("A dull and predictable story", "negative"),
+    ("The acting is weak but the soundtrack is wonderful", "positive"),
+    ("What a delightful little restaurant", "positive"),
+)
+
+#: Extra methods shown for a framework, besides Integrated Gradients.
+EXTRA_METHODS: Dict[str, Tuple[str, ...]] = {"torch": ("input_x_gradient", "occlusion")}
+
+#: Two explanations agree when their scores differ by less than this, relative to the largest |score|.
+AGREEMENT_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How one text's explanations compare across two frameworks."""
+
+    text: str
+    same_tokens: bool
+    same_prediction: bool
+    relative_difference: float
+
+    @property
+    def agrees(self) -> bool:
+        return self.same_tokens and self.same_prediction and self.relative_difference <= AGREEMENT_TOLERANCE
+
+
+def demo_model_path() -> Path:
+    """The small sentiment model shipped inside the package (see docs/demo-model.md)."""
+    from importlib import resources
+
+    return Path(str(resources.files("attribkit").joinpath("data/demo_model")))
+
+
+def available_frameworks() -> List[str]:
+    host = get_host()
+    return [name for name in ("torch", "tf") if name in host.backends and not host.backends[name].missing()]
+
+
+def compare(a: Explanation, b: Explanation) -> Agreement:
+    """Compare two explanations of the same text from different frameworks."""
+    same_tokens = a.tokens == b.tokens
+    scale = max(float(np.max(np.abs(a.scores))), 1e-12)
+    difference = float(np.max(np.abs(a.scores - b.scores))) / scale if same_tokens else float("inf")
+    return Agreement(a.text, same_tokens, a.prediction.index == b.prediction.index, difference)
+
+
+def agreement_lines(agreements: Sequence[Agreement], first: str, second: str) -> List[str]:
+    """One sentence per text and a verdict, for the terminal and the report."""
+    lines = []
+    for item in agreements:
+        verdict = "agree" if item.agrees else "DISAGREE"
+        lines.append(
+            f"{verdict}: {item.text!r}: same tokens {item.same_tokens}, same predicted class "
+            f"{item.same_prediction}, max score difference {item.relative_difference:.1e} of the largest |score|"
+        )
+    total = sum(item.agrees for item in agreements)
+    lines.insert(0, f"{first} and {second} agree on {total} of {len(agreements)} texts "
+                    f"(same tokens, same predicted class, scores within {AGREEMENT_TOLERANCE:g} of the largest |score|)")
+    return lines
+
+
+def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) -> List[Explanation]:
+    """Integrated Gradients (and the framework's extra methods) on the bundled model."""
+    model, tokenizer = get_host().backend(framework).load(str(demo_model_path()))
+    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels))
+    for method in EXTRA_METHODS.get(framework, ()):
+        results += attribkit.explain(model, tokenizer, list(texts), backend=framework, method=method,
+                                     true_label=list(labels))
+    return results
+
+
+def run_demo(out: str = "attribkit-demo.html", frameworks: Optional[Sequence[str]] = None) -> List[Explanation]:
+    """Explain :data:`EXAMPLES` in each framework, print the terminal view, write the HTML report."""
+    frameworks = list(frameworks or available_frameworks())
+    if not frameworks:
+        raise InputError('no framework backend is installed: pip install "attribkit[torch]" or "attribkit[tf]"')
+    texts = [text for text, _ in EXAMPLES]
+    labels = [label for _, label in EXAMPLES]
+    results: Dict[str, List[Explanation]] = {}
+    for framework in frameworks:
+        print(f"explaining {len(texts)} texts with the {framework} backend...", file=sys.stderr)
+        results[framework] = explain_with(framework, texts, labels)
+        integrated = [e for e in results[framework] if e.method.name == "integrated_gradients"]
+        print(attribkit.render(integrated, "terminal"))
+
+    notes: List[str] = []
+    if len(frameworks) >= 2:
+        first, second = frameworks[:2]
+        pairs = zip(*(
+            [e for e in results[name] if e.method.name == "integrated_gradients"] for name in (first, second)
+        ))
+        notes = agreement_lines([compare(a, b) for a, b in pairs], first, second)
+        for line in notes:
+            print(line)
+
+    everything = [e for framework in frameworks for e in results[framework]]
+    attribkit.render(everything, "html", path=out, title="attribkit demo: the bundled sentiment model",
+                     compare_by="model.backend", notes=notes)
+    print(f"wrote the HTML report to {out}", file=sys.stderr)
+    return everything
