@@ -1,0 +1,67 @@
+"""The command line on the bundled demo model, end to end."""
+import json
+
+import pytest
+
+import attribkit
+
+pytest.importorskip("torch")
+pytest.importorskip("captum")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_explain_with_the_bundled_model_prints_the_terminal_view(cli):
+    result = cli("explain", "The movie is superb")
+    assert result.exit_code == 0, result.stderr
+    assert "predicted positive" in result.stdout and "superb(" in result.stdout
+
+
+def test_explain_writes_html_and_jsonl(cli, tmp_path):
+    html, jsonl = tmp_path / "r.html", tmp_path / "r.jsonl"
+    assert cli("explain", "--out", str(html), "A dull story").exit_code == 0
+    assert ">dull<" in html.read_text() and "Content-Security-Policy" in html.read_text()
+    assert cli("explain", "--out", str(jsonl), "--target", "positive", "A dull story", "Superb").exit_code == 0
+    loaded = attribkit.load(jsonl)
+    assert [e.text for e in loaded] == ["A dull story", "Superb"]
+    assert {e.target.label for e in loaded} == {"positive"}
+
+
+def test_a_bad_line_is_reported_and_the_good_results_are_written(cli, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "A superb film", "label": "positive"}\n{"text": "   "}\n{"text": "A dull film"}\n')
+    out = tmp_path / "out.jsonl"
+    result = cli("explain", "--input", str(source), "--out", str(out))
+    assert result.exit_code == 1
+    assert "error: text 2: text is empty or only whitespace" in result.stderr
+    assert [e.text for e in attribkit.load(out)] == ["A superb film", "A dull film"]
+    assert attribkit.load(out)[0].true_label == "positive"
+
+
+def test_stdin_input_and_json_output(cli):
+    result = cli("explain", "--input", "-", "--format", "json", input="A superb film\nA dull film\n")
+    assert result.exit_code == 0, result.stderr
+    assert [d["text"] for d in json.loads(result.stdout)] == ["A superb film", "A dull film"]
+
+
+def test_bad_target_and_method_are_one_line_errors(cli):
+    result = cli("explain", "--target", "neutral", "A superb film")
+    assert result.exit_code == 1 and "unknown target label 'neutral'" in result.stderr
+    result = cli("explain", "--method", "magic", "A superb film")
+    assert result.exit_code == 1 and "method 'magic' is not supported by backend 'torch'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_render_of_a_saved_file(cli, tmp_path):
+    out = tmp_path / "r.jsonl"
+    cli("explain", "--out", str(out), "The movie is superb")
+    result = cli("render", str(out), "--format", "terminal")
+    assert result.exit_code == 0 and "superb" in result.stdout
