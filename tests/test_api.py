@@ -58,7 +58,7 @@ def test_a_bad_item_in_a_batch_keeps_the_good_results():
     assert list(error.errors) == [1] and "empty or only whitespace" in str(error.errors[1])
     assert error.results[0].text == "superb film" and error.results[2].text == "dull film"
     assert error.results[1] is None and len(error.explanations) == 2
-    assert "item 1" in str(error)
+    assert "item 1" in str(error) and "1 of 3 inputs failed (2 explained" in str(error)
     mixed = attribkit.explain(MODEL, TOKENIZER, texts, errors="return")
     assert isinstance(mixed[1], InputError) and mixed[2].text == "dull film"
 
