@@ -1,0 +1,310 @@
+"""Hugging Face TF classifiers (``TFAutoModelForSequenceClassification``: BERT, DistilBERT, RoBERTa...).
+
+The model is given to alibi through a small Keras wrapper that returns the
+explained output (probabilities or logits), as in alibi's own transformer
+example. To make alibi fast, the wrapper runs the model as ``tf.function`` s
+traced once per model; only the embeddings layer runs eagerly, and only
+while alibi has replaced its ``call`` (to read its output, or to feed it
+points of the integration path that alibi's gradient tape watches).
+alibi's gradients flow through the compiled functions unchanged, so the
+attributions are alibi's.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, Mapping, MutableMapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from attribkit.backends.tf.adapter import FORWARD_BATCH_SIZE, Batch, ClassifierAdapter, forward_in_chunks
+from attribkit.backends.tf.layers import model_returns, resolve_layer
+from attribkit.backends.tf.methods import AttributionJob
+from attribkit.errors import InputError, ModelError, TokenizerError
+from attribkit.tokenize import Encoding, check_vocabulary, encode, max_length_of, pad_baseline
+from attribkit.types import ModelInfo
+
+#: Compiled functions, one pair per model, dropped with the model.
+_COMPILED: MutableMapping[Any, "CompiledClassifier"] = weakref.WeakKeyDictionary()
+
+
+def is_hf_model(model: Any) -> bool:
+    """A ``transformers`` TF model: has a ``config`` and a ``base_model_prefix``."""
+    return getattr(model, "config", None) is not None and isinstance(getattr(model, "base_model_prefix", None), str)
+
+
+def find_embeddings(model: Any) -> Tuple[Any, str]:
+    """The main layer's ``embeddings`` (the module the PyTorch backend uses) and its path."""
+    prefix = model.base_model_prefix
+    embeddings = getattr(getattr(model, prefix, None), "embeddings", None)
+    if embeddings is None:
+        raise ModelError(
+            f"cannot find the embeddings of {type(model).__name__} (looked for model.{prefix}.embeddings); "
+            "pass layer=... (a Keras layer, a dotted path or a callable model -> layer)"
+        )
+    return embeddings, f"{prefix}.embeddings"
+
+
+def _call_replaced(layer: Any) -> bool:
+    """Whether ``layer.call`` is currently someone else's function (alibi sets and restores it on the instance)."""
+    call = vars(layer).get("call")
+    return call is not None and getattr(call, "__func__", None) is not type(layer).call
+
+
+@contextlib.contextmanager
+def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
+    """While tracing, make ``layer`` return ``output``; restores whatever ``call`` it had (alibi's, maybe)."""
+    saved = layer.__dict__.get("call")
+    layer.call = lambda *args, **kwargs: output
+    try:
+        yield
+    finally:
+        if saved is None:
+            del layer.call
+        else:
+            layer.call = saved
+
+
+@dataclass(frozen=True)
+class CompiledClassifier:
+    """The model as two ``tf.function`` s, traced once per model.
+
+    Attributes:
+        forward: ``(ids (N, L) int32, mask (N, L) int32) -> logits (N, C)``.
+        head: ``(ids, mask, embedded (N, L, d)) -> logits (N, C)``: the
+            model with the embeddings layer's output replaced by ``embedded``.
+        wrappers: the Keras wrappers built on these, by kind and output activation.
+    """
+
+    forward: Callable[..., Any]
+    head: Callable[..., Any]
+    wrappers: Dict[str, Any] = field(default_factory=dict)
+
+
+def compiled_classifier(tf: Any, model: Any, embeddings: Any) -> CompiledClassifier:
+    """The compiled forward and head of ``model``; free dimensions in the
+    signatures, so a new batch size or length does not retrace."""
+    compiled = _COMPILED.get(model)
+    if compiled is not None:
+        return compiled
+    model_ref = weakref.ref(model)
+
+    def forward(input_ids: Any, attention_mask: Any) -> Any:
+        return model_ref()(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+
+    def head(input_ids: Any, attention_mask: Any, embedded: Any) -> Any:
+        with _output_replaced(embeddings, embedded):
+            return forward(input_ids, attention_mask)
+
+    ids = tf.TensorSpec([None, None], tf.int32)
+    embedded = tf.TensorSpec([None, None, None], tf.as_dtype(embeddings.compute_dtype))
+    compiled = _COMPILED[model] = CompiledClassifier(
+        forward=tf.function(forward, input_signature=[ids, ids]),
+        head=tf.function(head, input_signature=[ids, ids, embedded]),
+    )
+    return compiled
+
+
+@functools.lru_cache(maxsize=None)
+def _wrapper_classes(keras: Any) -> Tuple[type, type]:
+    """The two Keras wrappers alibi is given, built on ``keras`` (``tf_keras``)."""
+
+    class Explained(keras.Model):
+        """Base: the explained output (identity, sigmoid or softmax of the logits), shape ``(N, C)``.
+
+        ``inputs`` and ``output_shape`` are declared up front: alibi traces a
+        model without them on a symbolic ``tf.keras.Input`` at every
+        ``explain`` call only to learn its output shape.
+        """
+
+        def __init__(self, activation: str, n_outputs: int, sample_shape: Tuple[None, ...], dtype: str):
+            super().__init__()
+            self._activation = activation
+            self._declared_output_shape = (None, n_outputs)
+            self.inputs = [keras.Input(shape=sample_shape, dtype=dtype)]
+
+        @property
+        def output_shape(self) -> Tuple[Optional[int], int]:
+            return self._declared_output_shape
+
+        def explained(self, logits: Any) -> Any:
+            import tensorflow as tf
+
+            if self._activation == "softmax":
+                return tf.nn.softmax(logits, axis=-1)
+            return tf.sigmoid(logits) if self._activation == "sigmoid" else logits
+
+    class TokenClassifier(Explained):
+        """``(input_ids (N, L), attention_mask (N, L)) -> (N, C)``.
+
+        With ``compiled``: while alibi has replaced the embeddings' ``call``
+        (to read their output, or to feed points of the path and watch
+        them), the embeddings run eagerly through that ``call`` and the rest
+        in ``compiled.head``; otherwise the whole model runs in
+        ``compiled.forward``. Without (another layer was chosen) the model
+        runs eagerly.
+        """
+
+        def __init__(self, model: Any, embeddings: Any, compiled: Optional[CompiledClassifier],
+                     activation: str, n_outputs: int):
+            super().__init__(activation, n_outputs, (None,), "int32")
+            self.embeddings = embeddings
+            self._compiled = compiled
+            if compiled is None:
+                self.classifier = model
+
+        def call(self, input_ids: Any, attention_mask: Any = None, training: bool = False) -> Any:
+            import tensorflow as tf
+
+            input_ids = tf.cast(input_ids, tf.int32)
+            mask = tf.ones_like(input_ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+            if self._compiled is None:
+                logits = self.classifier(input_ids=input_ids, attention_mask=mask, training=False).logits
+            elif _call_replaced(self.embeddings):
+                logits = self._compiled.head(input_ids, mask, self.embeddings(input_ids=input_ids, training=False))
+            else:
+                logits = self._compiled.forward(input_ids, mask)
+            return self.explained(logits)
+
+    class EmbeddedClassifier(Explained):
+        """``(embedded (N, L, d), input_ids=(N, L), attention_mask=(N, L)) -> (N, C)``: the model from
+        the embeddings' output on, for baselines given as vectors there (alibi attributes to its input)."""
+
+        def __init__(self, compiled: CompiledClassifier, activation: str, n_outputs: int):
+            super().__init__(activation, n_outputs, (None, None), "float32")
+            self._compiled = compiled
+
+        def call(self, embedded: Any, input_ids: Any = None, attention_mask: Any = None, training: bool = False) -> Any:
+            import tensorflow as tf
+
+            logits = self._compiled.head(tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32), embedded)
+            return self.explained(logits)
+
+    return TokenClassifier, EmbeddedClassifier
+
+
+def _position_limit(config: Any, embeddings: Any) -> Optional[int]:
+    """Longest input the position embeddings allow (RoBERTa-style models reserve ``padding_idx + 1`` rows)."""
+    limit = getattr(config, "max_position_embeddings", None)
+    offset = getattr(embeddings, "padding_idx", None)
+    if limit and isinstance(offset, int):
+        limit -= offset + 1
+    return limit
+
+
+class HFClassifier(ClassifierAdapter):
+    """A Hugging Face TF sequence classifier and its tokenizer.
+
+    Options used: ``labels`` (through the backend), ``model_returns``
+    (default ``"logits"``), ``max_length``.
+    """
+
+    def __init__(self, tf: Any, keras: Any, model: Any, tokenizer: Any, layer: Any, options: MutableMapping[str, Any]):
+        if not callable(tokenizer) or not hasattr(tokenizer, "convert_ids_to_tokens"):
+            raise TokenizerError(
+                f"{type(tokenizer).__name__} is not a Hugging Face tokenizer; pass the tokenizer that goes with the "
+                "model (AutoTokenizer.from_pretrained(...))"
+            )
+        config = model.config
+        check_vocabulary(tokenizer, getattr(config, "vocab_size", None))
+        self.tf, self.keras, self.model, self.tokenizer = tf, keras, model, tokenizer
+        self.embeddings, self.default_layer_name = find_embeddings(model)
+        self.layer, self.layer_name = resolve_layer(model, layer, (self.embeddings, self.default_layer_name))
+        self.id2label = getattr(config, "id2label", None)
+        self.already_probabilities = model_returns(options.pop("model_returns", None), "logits") == "probabilities"
+        self.max_length = (options.pop("max_length", None)
+                           or max_length_of(tokenizer, _position_limit(config, self.embeddings)))
+        self.hidden_size = int(getattr(config, "hidden_size", None) or getattr(config, "dim", 768))
+        self.n_outputs = int(getattr(config, "num_labels", 2))
+        self.compiled = compiled_classifier(tf, model, self.embeddings) if self.layer is self.embeddings else None
+        self.info = ModelInfo(framework="tensorflow", backend="tf",
+                              name=getattr(config, "name_or_path", "") or type(model).__name__,
+                              architecture=type(model).__name__)
+
+    def encode(self, text: str) -> Encoding:
+        return encode(self.tokenizer, text, max_length=self.max_length)
+
+    def _baseline_ids(self, encoding: Encoding, baseline: Any) -> np.ndarray:
+        pad_id = self.tokenizer.pad_token_id if baseline == "pad" else int(baseline)
+        return pad_baseline(encoding.input_ids, encoding.special_mask, pad_id)
+
+    def batch(self, encodings: Sequence[Encoding], baseline: Any) -> Batch:
+        """Right-padded ids, attention mask and baseline ids (equal to the ids at padded columns)."""
+        if baseline == "zero" and self.compiled is None:
+            raise InputError("baseline='zero' (the zero vector at the layer) needs the default layer "
+                             f"{self.default_layer_name!r} on the 'tf' backend; use baseline='pad' or a token id")
+        length = max(len(e.input_ids) for e in encodings)
+        ids = np.full((len(encodings), length), self.tokenizer.pad_token_id or 0, dtype=np.int32)
+        baselines = None if baseline == "zero" else ids.copy()
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.input_ids)
+            ids[row, :n] = encoding.input_ids
+            mask[row, :n] = 1
+            if baselines is not None:
+                baselines[row, :n] = self._baseline_ids(encoding, baseline)
+        return Batch(ids, baselines, {"attention_mask": mask}, [np.arange(len(e.input_ids)) for e in encodings])
+
+    def _activation(self, output: str) -> str:
+        """``"identity"``, ``"sigmoid"`` or ``"softmax"``: what turns the logits into the explained output."""
+        if output == "logit" or self.already_probabilities:
+            return "identity"
+        return "sigmoid" if self.n_outputs == 1 else "softmax"
+
+    def _cached_wrapper(self, kind: str, activation: str) -> Any:
+        """A wrapper on the compiled functions, built once per model, kind and activation."""
+        key = f"{kind}/{activation}"
+        wrapper = self.compiled.wrappers.get(key)
+        if wrapper is None:
+            token_class, embedded_class = _wrapper_classes(self.keras)
+            wrapper = (token_class(self.model, self.embeddings, self.compiled, activation, self.n_outputs)
+                       if kind == "tokens" else embedded_class(self.compiled, activation, self.n_outputs))
+            self.compiled.wrappers[key] = wrapper
+        return wrapper
+
+    def explained_model(self, output: str) -> Any:
+        activation = self._activation(output)
+        if self.compiled is None:
+            return _wrapper_classes(self.keras)[0](self.model, self.embeddings, None, activation, self.n_outputs)
+        return self._cached_wrapper("tokens", activation)
+
+    def raw_outputs(self, ids: np.ndarray, forward_kwargs: Mapping[str, np.ndarray]) -> np.ndarray:
+        wrapper = self.explained_model("logit")
+        mask = forward_kwargs["attention_mask"]
+        return forward_in_chunks(lambda a, b: wrapper(ids[a:b], attention_mask=mask[a:b]).numpy(), len(ids))
+
+    def _vector_baseline(self, batch: Batch) -> Tuple[np.ndarray, np.ndarray]:
+        """The embeddings' output for the inputs and the zero-vector baseline, each ``(N, L, d)`` float32;
+        padded columns of the baseline keep the input's vectors, so they get no attribution."""
+        ids = batch.inputs
+        embedded = np.concatenate([self.embeddings(input_ids=ids[a:a + FORWARD_BATCH_SIZE], training=False).numpy()
+                                   for a in range(0, len(ids), FORWARD_BATCH_SIZE)])
+        real = batch.forward_kwargs["attention_mask"][..., None].astype(bool)
+        return embedded, np.where(real, 0.0, embedded).astype(embedded.dtype)
+
+    def outputs(self, batch: Batch) -> Tuple[np.ndarray, np.ndarray]:
+        if batch.baselines is not None:
+            return super().outputs(batch)
+        _, baseline = self._vector_baseline(batch)
+        wrapper = self._cached_wrapper("embedded", "identity")
+        mask = batch.forward_kwargs["attention_mask"]
+        raw_baseline = forward_in_chunks(
+            lambda a, b: wrapper(baseline[a:b], input_ids=batch.inputs[a:b], attention_mask=mask[a:b]).numpy(),
+            len(baseline))
+        return self.raw_outputs(batch.inputs, batch.forward_kwargs), raw_baseline
+
+    def job(self, batch: Batch, output: str, targets: np.ndarray, n_steps: int,
+            options: Mapping[str, Any]) -> AttributionJob:
+        """Token-id baselines as usual; for the zero-vector baseline alibi gets the embeddings'
+        output as the input of :class:`EmbeddedClassifier` and attributes to it."""
+        if batch.baselines is not None:
+            return super().job(batch, output, targets, n_steps, options)
+        embedded, baseline = self._vector_baseline(batch)
+        kwargs = {"input_ids": batch.inputs, "attention_mask": batch.forward_kwargs["attention_mask"]}
+        return AttributionJob(
+            model=self._cached_wrapper("embedded", self._activation(output)), layer=None, inputs=embedded,
+            baselines=baseline, forward_kwargs={k: self.tf.constant(v) for k, v in kwargs.items()},
+            targets=targets, n_steps=n_steps, options=options,
+        )
