@@ -210,12 +210,13 @@ def main() -> None:
 @click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
-@click.option("--n-steps", default=50, show_default=True, type=click.IntRange(min=1), help="Integration steps.")
+@click.option("--n-steps", type=click.IntRange(min=1),
+              help="Integration steps (default: 50; 300 for the bundled model, see docs/demo-model.md).")
 @click.option("--output", "output_kind", type=click.Choice(["probability", "logit"]), default="probability",
               show_default=True, help="Explain the class probability or the raw output (logit).")
 @user_errors
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
-            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: int,
+            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: Optional[int],
             output_kind: str) -> None:
     """Explain why the model classified TEXTS as it did.
 
@@ -236,6 +237,10 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
 
     get_host().renderer(fmt)  # unknown format: fail before loading anything
     loaded, tokenizer, backend = load_model(model, framework)
+    if n_steps is None:
+        from attribkit.demo import DEMO_N_STEPS
+
+        n_steps = 50 if model else DEMO_N_STEPS
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
     options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value)
     explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)

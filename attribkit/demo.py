@@ -27,7 +27,15 @@ EXAMPLES: Tuple[Tuple[str, str], ...] = (
 )
 
 #: Extra methods shown for a framework, besides Integrated Gradients.
-EXTRA_METHODS: Dict[str, Tuple[str, ...]] = {"torch": ("input_x_gradient", "occlusion")}
+EXTRA_METHODS: Dict[str, Tuple[str, ...]] = {"torch": ("occlusion", "lime")}
+
+#: The name the bundled model is shown under.
+DEMO_MODEL_NAME = "attribkit-demo-sentiment"
+
+#: Integration steps for the bundled model. Its softmax rises steeply part of
+#: the way along the path from the pad baseline, so 50 steps leave gaps of
+#: 20-100 % on positive sentences; 300 keep them under 1 % (docs/demo-model.md).
+DEMO_N_STEPS = 300
 
 #: Two explanations agree when their scores differ by less than this, relative to the largest |score|.
 AGREEMENT_TOLERANCE = 1e-4
@@ -82,13 +90,22 @@ def agreement_lines(agreements: Sequence[Agreement], first: str, second: str) ->
     return lines
 
 
+def load_demo_model(framework: str) -> Tuple[object, object]:
+    """``(model, tokenizer)`` of the bundled model in ``framework``, shown as :data:`DEMO_MODEL_NAME`."""
+    model, tokenizer = get_host().backend(framework).load(str(demo_model_path()))
+    model.config.name_or_path = DEMO_MODEL_NAME  # rather than a path into site-packages
+    return model, tokenizer
+
+
 def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) -> List[Explanation]:
     """Integrated Gradients (and the framework's extra methods) on the bundled model."""
-    model, tokenizer = get_host().backend(framework).load(str(demo_model_path()))
-    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels))
+    model, tokenizer = load_demo_model(framework)
+    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels),
+                                n_steps=DEMO_N_STEPS)
     for method in EXTRA_METHODS.get(framework, ()):
+        options = {"seed": 0} if get_host().method(framework, method).sampling else {}
         results += attribkit.explain(model, tokenizer, list(texts), backend=framework, method=method,
-                                     true_label=list(labels))
+                                     true_label=list(labels), **options)
     return results
 
 
@@ -104,6 +121,8 @@ def run_demo(out: str = "attribkit-demo.html", frameworks: Optional[Sequence[str
         print(f"explaining {len(texts)} texts with the {framework} backend...", file=sys.stderr)
         results[framework] = explain_with(framework, texts, labels)
         integrated = [e for e in results[framework] if e.method.name == "integrated_gradients"]
+        print(f"== {framework} backend ({integrated[0].model.architecture}): Integrated Gradients, "
+              f"{DEMO_N_STEPS} steps ==\n")
         print(attribkit.render(integrated, "terminal"))
 
     notes: List[str] = []

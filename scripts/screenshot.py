@@ -99,9 +99,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/report-sample.png"), help="PNG to write")
     parser.add_argument("--html", type=Path, default=None, help="also keep the HTML report here")
+    parser.add_argument("--page", type=Path, default=None,
+                        help="screenshot this existing report (e.g. attribkit-demo.html) instead of the sample")
     parser.add_argument("--width", type=int, default=1200)
     parser.add_argument("--height", type=int, default=900)
     args = parser.parse_args()
+    if args.page is not None:
+        screenshot(args.page, args.out, args.width, args.height)
+        print(f"wrote {args.out}")
+        return
     with tempfile.TemporaryDirectory() as folder:
         html_path = args.html or Path(folder) / "report.html"
         attribkit.render(samples(), "html", path=html_path, title="Sentiment explanations")
