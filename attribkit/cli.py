@@ -65,6 +65,10 @@ def load_model(model: Optional[str], framework: str) -> Tuple[Any, Any, str]:
     from attribkit.demo import demo_model_path
 
     backend = choose_backend(framework)
+    if model:
+        from attribkit.hub import check_loadable
+
+        check_loadable(model)  # an unreachable hub fails here in seconds, before any framework is imported
     path = model or str(demo_model_path())
     loaded_model, tokenizer = get_host().backend(backend).load(path)
     return loaded_model, tokenizer, backend

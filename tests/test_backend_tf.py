@@ -437,3 +437,15 @@ def test_pad_ids_matches_pad_sequences(keras, padding):
     np.testing.assert_array_equal(ids, expected)
     for row, sequence in enumerate(sequences):
         np.testing.assert_array_equal(ids[row, positions[row]], sequence)
+
+
+def test_grouping_weighs_padding_against_calls():
+    from attribkit.backends.tf.costs import ModelSize, group_texts, rows_per_pass
+
+    lengths = {0: 10, 1: 50, 2: 10, 3: 50, 4: 10}
+    tiny = ModelSize(layers=2, hidden=32, intermediate=64, heads=4)
+    minilm = ModelSize(layers=6, hidden=384, intermediate=1536, heads=12)
+    assert group_texts(lengths, tiny, 50, threads=2) == [[1, 3, 0, 2, 4]]  # one call: padding is cheap
+    assert group_texts(lengths, minilm, 50, threads=2) == [[1, 3], [0, 2, 4]]  # long and short apart
+    assert group_texts(lengths, minilm, 50, threads=2, batch_size=2) == [[1, 3], [0, 2], [4]]
+    assert rows_per_pass(tiny, 50, threads=2) > 200 and 5 < rows_per_pass(minilm, 50, threads=2) < 50

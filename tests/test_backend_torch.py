@@ -348,6 +348,27 @@ def test_batch_of_sixteen_equals_one_by_one(bert, tokenizer):
         np.testing.assert_allclose(together.prediction.probabilities, alone.prediction.probabilities, atol=1e-6)
 
 
+def test_texts_are_grouped_by_length_and_returned_in_input_order(bert, tokenizer, monkeypatch):
+    from attribkit.backends.torch._captum import Run
+
+    groups = []
+    run_method = Run.run_method
+
+    def record(self, task):
+        groups.append(list(task.lengths))
+        return run_method(self, task)
+
+    monkeypatch.setattr(Run, "run_method", record)
+    texts = texts_of_lengths([20, 2, 20, 3, 19, 2, 20])  # 22, 4, 22, 5, 21, 4, 22 tokens
+    batched = attribkit.explain(bert, tokenizer, texts, internal_batch_size=2)  # at most 2 texts per group
+    # Longest first, in the grouping with the least padding (one token, in [22, 21]).
+    assert groups == [[22, 22], [22, 21], [5], [4, 4]]
+    for text, together in zip(texts, batched):
+        alone = attribkit.explain(bert, tokenizer, text, internal_batch_size=2)
+        assert together.text == text and together.tokens == alone.tokens
+        np.testing.assert_allclose(together.scores, alone.scores, rtol=0, atol=1e-5)
+
+
 def test_internal_batch_size_follows_the_memory_budget(bert, tokenizer):
     roomy = attribkit.explain(bert, tokenizer, TEXT)
     tight = attribkit.explain(bert, tokenizer, TEXT, memory_budget_mb=0.5)
@@ -616,7 +637,7 @@ def test_load_reports_an_unreachable_hub(monkeypatch):
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    with pytest.raises(InputError, match="not a local directory and the model hub cannot be reached"):
+    with pytest.raises(InputError, match="it is not a local directory and the Hugging Face hub cannot be reached"):
         get_host().backend("torch").load("attribkit-tests/no-such-model")
 
 

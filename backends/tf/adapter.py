@@ -7,12 +7,31 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from attribkit.backends.tf.methods import AttributionJob
+from attribkit.backends.tf.costs import ModelSize
 from attribkit.errors import InputError
 from attribkit.types import ModelInfo
 
 #: Rows per plain forward pass (predictions, baselines).
 FORWARD_BATCH_SIZE = 64
+
+
+@dataclass(frozen=True, eq=False)
+class ModelInputs:
+    """What alibi runs, on what (see :class:`attribkit.backends.tf.methods.AttributionJob`).
+
+    Attributes:
+        model: the Keras model alibi calls, returning the explained outputs ``(N, C)``.
+        layer: ``model -> layer``, or ``None`` when ``inputs`` are the layer's output.
+        inputs: ``(N, L)`` ids, or ``(N, L, d)`` layer outputs.
+        baselines: the same shape as ``inputs``.
+        forward_kwargs: extra model inputs (tensors), not attributed.
+    """
+
+    model: Any
+    layer: Optional[Callable[[Any], Any]]
+    inputs: np.ndarray
+    baselines: np.ndarray
+    forward_kwargs: Mapping[str, Any]
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +82,7 @@ class ClassifierAdapter(abc.ABC):
         id2label: class names from the model's config, or ``None``.
         already_probabilities: the model's raw output is probabilities.
         layer: the layer attributed to; ``layer_name`` describes it.
-        hidden_size: size of that layer's output per token, for memory estimates.
+        size: the model's sizes, for the cost estimates of :mod:`attribkit.backends.tf.costs`.
     """
 
     tf: Any
@@ -72,7 +91,7 @@ class ClassifierAdapter(abc.ABC):
     already_probabilities: bool = False
     layer: Any = None
     layer_name: str = ""
-    hidden_size: int = 768
+    size: ModelSize
 
     @abc.abstractmethod
     def encode(self, text: str) -> Any:
@@ -92,23 +111,21 @@ class ClassifierAdapter(abc.ABC):
         """The Keras model alibi runs: ids (+ forward kwargs) -> the explained outputs ``(N, C)``."""
 
     def outputs(self, batch: Batch) -> Tuple[np.ndarray, np.ndarray]:
-        """The model's own outputs for the inputs and for the baselines, each ``(N, n_outputs)``."""
-        return (self.raw_outputs(batch.inputs, batch.forward_kwargs),
-                self.raw_outputs(batch.baselines, batch.forward_kwargs))
+        """The model's own outputs for the inputs and for the baselines, each ``(N, n_outputs)``
+        (one forward pass over both)."""
+        both = self.raw_outputs(np.concatenate([batch.inputs, batch.baselines]),
+                                {k: np.concatenate([v, v]) for k, v in batch.forward_kwargs.items()})
+        return both[:len(batch.inputs)], both[len(batch.inputs):]
 
-    def job(self, batch: Batch, output: str, targets: np.ndarray, n_steps: int,
-            options: Mapping[str, Any]) -> AttributionJob:
-        """The method's job: ``batch`` attributed to the layer's output, with token-id baselines.
+    def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
+        """``batch`` attributed to the layer's output, with token-id baselines.
 
         The layer goes to alibi as a callable (alibi warns about a nested
         layer object and cannot save it).
         """
         layer = self.layer
-        return AttributionJob(
-            model=self.explained_model(output), layer=lambda model: layer, inputs=batch.inputs,
-            baselines=batch.baselines, forward_kwargs={k: self.tf.constant(v) for k, v in batch.forward_kwargs.items()},
-            targets=targets, n_steps=n_steps, options=options,
-        )
+        return ModelInputs(self.explained_model(output), lambda model: layer, batch.inputs, batch.baselines,
+                           {k: self.tf.constant(v) for k, v in batch.forward_kwargs.items()})
 
 
 def forward_in_chunks(forward: Callable[[int, int], Any], n_rows: int) -> np.ndarray:

@@ -14,6 +14,7 @@ import numpy as np
 
 from attribkit.backend import Backend, ExplainRequest, ItemResult
 from attribkit.backends.tf.adapter import Batch, ClassifierAdapter, baseline_description, check_baseline
+from attribkit.backends.tf.costs import group_texts, rows_per_pass
 from attribkit.backends.tf.hf import HFClassifier, is_hf_model
 from attribkit.backends.tf.methods import AttributionJob, AttributionResult
 from attribkit.backends.tf.runtime import check_model, import_tensorflow, keras_module
@@ -21,10 +22,6 @@ from attribkit.backends.tf.wordmodel import KerasWordClassifier
 from attribkit.errors import AttribkitError, InputError, MethodError, ModelError
 from attribkit.tokenize import explained_value, label_names, probabilities, resolve_target
 from attribkit.types import Explanation, Method, Prediction, Target
-
-#: Upper bound on the integration paths alibi holds in memory for one call
-#: (``n_steps x texts x length x hidden`` float32 values); texts beyond it go to the next call.
-PATH_MEMORY_BYTES = 256 * 2**20
 
 #: ``load`` options that also apply to the tokenizer.
 HUB_OPTIONS = ("cache_dir", "local_files_only", "revision", "token")
@@ -43,25 +40,6 @@ def make_adapter(tf: Any, model: Any, package: str, tokenizer: Any, layer: Any,
     return KerasWordClassifier(tf, keras, model, tokenizer, layer, options)
 
 
-def group_texts(lengths: Mapping[int, int], batch_size: Optional[int], n_steps: int,
-                hidden_size: int) -> List[List[int]]:
-    """Split text indices into alibi calls: similar lengths together, at most ``batch_size`` texts
-    (or :data:`PATH_MEMORY_BYTES` of paths when ``batch_size`` is ``None``)."""
-    groups: List[List[int]] = []
-    current: List[int] = []
-    for index in sorted(lengths, key=lambda i: lengths[i]):
-        candidate = current + [index]
-        too_big = (len(candidate) > batch_size if batch_size else
-                   n_steps * len(candidate) * lengths[index] * hidden_size * 4 > PATH_MEMORY_BYTES)
-        if current and too_big:
-            groups.append(current)
-            candidate = [index]
-        current = candidate
-    if current:
-        groups.append(current)
-    return groups
-
-
 class TFBackend(Backend):
     """Explains Hugging Face TF classifiers and Keras word models with alibi's Integrated Gradients."""
 
@@ -71,6 +49,11 @@ class TFBackend(Backend):
     def __init__(self) -> None:
         self.tf = import_tensorflow()
 
+    @property
+    def threads(self) -> int:
+        """TensorFlow's CPU threads per operation."""
+        return self.tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+
     def explain(self, model: Any, tokenizer: Any, texts: Sequence[str], request: ExplainRequest) -> List[ItemResult]:
         package = check_model(model, self.tf)
         check_baseline(request.baseline)
@@ -78,7 +61,7 @@ class TFBackend(Backend):
         return_attributions = bool(options.pop("return_attributions", False))
         labels = options.pop("labels", None)
         adapter = make_adapter(self.tf, model, package, tokenizer, request.layer, options)
-        call = _Call(adapter, request, options, labels, return_attributions)
+        call = _Call(adapter, request, options, labels, return_attributions, self.threads)
 
         results: List[Any] = [None] * len(texts)
         encodings: Dict[int, Any] = {}
@@ -88,7 +71,7 @@ class TFBackend(Backend):
             except InputError as exc:
                 results[i] = exc
         lengths = {i: len(e.input_ids) for i, e in encodings.items()}
-        for group in group_texts(lengths, request.batch_size, request.n_steps, adapter.hidden_size):
+        for group in group_texts(lengths, adapter.size, request.n_steps, self.threads, request.batch_size):
             for i, item in zip(group, call.explain_group(group, [encodings[i] for i in group])):
                 results[i] = item
         return results
@@ -157,6 +140,7 @@ class _Call:
     Attributes:
         options: the method's options (what the backend and adapter did not use).
         labels: the user's class names, or ``None``.
+        threads: TensorFlow's CPU threads, for the size of a pass.
     """
 
     adapter: ClassifierAdapter
@@ -164,6 +148,7 @@ class _Call:
     options: Mapping[str, Any]
     labels: Optional[Sequence[str]]
     return_attributions: bool
+    threads: int
 
     def outputs(self, batch: Batch) -> Tuple[np.ndarray, np.ndarray]:
         """The model's raw outputs for the inputs and the baselines, each ``(N, n_outputs)``; finite or ModelError."""
@@ -194,8 +179,13 @@ class _Call:
         if not keep:
             return results
         explained = batch.rows(keep)
-        job = adapter.job(explained, request.output, np.array([targets[row].index for row in keep]),
-                          request.n_steps, self.options)
+        inputs = adapter.model_inputs(explained, request.output)
+        job = AttributionJob(
+            model=inputs.model, layer=inputs.layer, inputs=inputs.inputs, baselines=inputs.baselines,
+            forward_kwargs=inputs.forward_kwargs, targets=np.array([targets[row].index for row in keep]),
+            n_steps=request.n_steps, rows_per_pass=rows_per_pass(adapter.size, batch.inputs.shape[1], self.threads),
+            options=self.options,
+        )
         result = request.method.function(job)
         _check_result(result, job)
         method = Method(request.method.name, request.output, {

@@ -19,9 +19,9 @@ from typing import Any, Callable, Dict, Iterator, Mapping, MutableMapping, Optio
 
 import numpy as np
 
-from attribkit.backends.tf.adapter import FORWARD_BATCH_SIZE, Batch, ClassifierAdapter, forward_in_chunks
+from attribkit.backends.tf.adapter import FORWARD_BATCH_SIZE, Batch, ClassifierAdapter, ModelInputs, forward_in_chunks
+from attribkit.backends.tf.costs import ModelSize
 from attribkit.backends.tf.layers import model_returns, resolve_layer
-from attribkit.backends.tf.methods import AttributionJob
 from attribkit.errors import InputError, ModelError, TokenizerError
 from attribkit.tokenize import Encoding, check_vocabulary, encode, max_length_of, pad_baseline
 from attribkit.types import ModelInfo
@@ -185,6 +185,14 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
     return TokenClassifier, EmbeddedClassifier
 
 
+def _model_size(config: Any) -> ModelSize:
+    """Layers, hidden, feed-forward and head sizes from a Hugging Face config (BERT-base when unknown)."""
+    hidden = int(getattr(config, "hidden_size", None) or 768)
+    intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None) or 4 * hidden
+    return ModelSize(layers=int(getattr(config, "num_hidden_layers", None) or 12), hidden=hidden,
+                     intermediate=int(intermediate), heads=int(getattr(config, "num_attention_heads", None) or 12))
+
+
 def _position_limit(config: Any, embeddings: Any) -> Optional[int]:
     """Longest input the position embeddings allow (RoBERTa-style models reserve ``padding_idx + 1`` rows)."""
     limit = getattr(config, "max_position_embeddings", None)
@@ -216,7 +224,7 @@ class HFClassifier(ClassifierAdapter):
         self.already_probabilities = model_returns(options.pop("model_returns", None), "logits") == "probabilities"
         self.max_length = (options.pop("max_length", None)
                            or max_length_of(tokenizer, _position_limit(config, self.embeddings)))
-        self.hidden_size = int(getattr(config, "hidden_size", None) or getattr(config, "dim", 768))
+        self.size = _model_size(config)
         self.n_outputs = int(getattr(config, "num_labels", 2))
         self.compiled = compiled_classifier(tf, model, self.embeddings) if self.layer is self.embeddings else None
         self.info = ModelInfo(framework="tensorflow", backend="tf",
@@ -295,16 +303,12 @@ class HFClassifier(ClassifierAdapter):
             len(baseline))
         return self.raw_outputs(batch.inputs, batch.forward_kwargs), raw_baseline
 
-    def job(self, batch: Batch, output: str, targets: np.ndarray, n_steps: int,
-            options: Mapping[str, Any]) -> AttributionJob:
+    def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
         """Token-id baselines as usual; for the zero-vector baseline alibi gets the embeddings'
-        output as the input of :class:`EmbeddedClassifier` and attributes to it."""
+        output as the input of ``EmbeddedClassifier`` and attributes to it."""
         if batch.baselines is not None:
-            return super().job(batch, output, targets, n_steps, options)
+            return super().model_inputs(batch, output)
         embedded, baseline = self._vector_baseline(batch)
         kwargs = {"input_ids": batch.inputs, "attention_mask": batch.forward_kwargs["attention_mask"]}
-        return AttributionJob(
-            model=self._cached_wrapper("embedded", self._activation(output)), layer=None, inputs=embedded,
-            baselines=baseline, forward_kwargs={k: self.tf.constant(v) for k, v in kwargs.items()},
-            targets=targets, n_steps=n_steps, options=options,
-        )
+        return ModelInputs(self._cached_wrapper("embedded", self._activation(output)), None, embedded, baseline,
+                           {k: self.tf.constant(v) for k, v in kwargs.items()})

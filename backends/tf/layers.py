@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Tuple
 
-from attribkit.errors import InputError, ModelError
+from attribkit.errors import InputError
 
 MODEL_RETURNS = ("logits", "probabilities")
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")
@@ -100,11 +100,3 @@ def model_returns(value: Any, detected: str) -> str:
         raise InputError(f"model_returns must be one of {MODEL_RETURNS}, got {value!r}")
     return value
 
-
-def check_single_row_output(shape: Tuple[int, ...], model_name: str) -> int:
-    """Number of outputs per text from a raw output shape ``(N,)`` or ``(N, C)``."""
-    if len(shape) == 1:
-        return 1
-    if len(shape) != 2:
-        raise ModelError(f"{model_name} returned outputs of shape {shape}; a classifier returns (texts, classes)")
-    return int(shape[1])

@@ -28,12 +28,6 @@ from attribkit.errors import InputError, MethodError
 
 INTEGRATION_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 
-#: Default number of path points per forward/backward pass, counted in
-#: tokens (rows x sequence length): large enough to amortise the per-batch
-#: cost, small enough to stay in cache (see docs/backend-tf.md, "Speed").
-TOKENS_PER_INTERNAL_BATCH = 4096
-
-
 @dataclass(frozen=True, eq=False)
 class AttributionJob:
     """One batch of texts, ready to attribute (``N`` texts padded to length ``L``).
@@ -55,6 +49,9 @@ class AttributionJob:
         targets: shape ``(N,)`` int, the explained class of each text
             (0 or 1 for a single-output model).
         n_steps: integration steps.
+        rows_per_pass: path points (rows of ``L`` tokens) per forward and
+            backward pass that fit the backend's memory budget for this
+            model and length; the default internal batch size.
         options: the user's method options the backend did not use
             (``internal_batch_size``, ``integration``...); a method raises
             :class:`attribkit.InputError` for one it does not know.
@@ -67,6 +64,7 @@ class AttributionJob:
     forward_kwargs: Mapping[str, Any]
     targets: np.ndarray
     n_steps: int
+    rows_per_pass: int
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -87,20 +85,14 @@ class AttributionResult:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
-def default_internal_batch_size(n_rows: int, length: int) -> int:
-    """Path points per pass: about :data:`TOKENS_PER_INTERNAL_BATCH` tokens, at most ``n_rows``."""
-    return max(1, min(n_rows, TOKENS_PER_INTERNAL_BATCH // max(1, length)))
-
-
 def _integration_options(job: AttributionJob) -> Dict[str, Any]:
     options = dict(job.options)
     integration = options.pop("integration", "gausslegendre")
     if integration not in INTEGRATION_METHODS:
         raise InputError(f"integration must be one of {INTEGRATION_METHODS}, got {integration!r}")
-    rows = job.n_steps * len(job.inputs)
     internal_batch_size = options.pop("internal_batch_size", None)
     if internal_batch_size is None:
-        internal_batch_size = default_internal_batch_size(rows, job.inputs.shape[1])
+        internal_batch_size = min(job.rows_per_pass, job.n_steps * len(job.inputs))
     elif isinstance(internal_batch_size, bool) or not isinstance(internal_batch_size, int) or internal_batch_size < 1:
         raise InputError(f"internal_batch_size must be a positive integer or None, got {internal_batch_size!r}")
     if options:
@@ -142,9 +134,8 @@ def integrated_gradients(job: AttributionJob) -> AttributionResult:
     """Integrated Gradients to the layer's output, computed by ``alibi.explainers.IntegratedGradients``.
 
     Options: ``integration`` (``"gausslegendre"`` or ``"riemann_left|right|middle|trapezoid"``)
-    and ``internal_batch_size`` (path points per pass; default about
-    :data:`TOKENS_PER_INTERNAL_BATCH` tokens). All texts of the job go to one
-    ``explain`` call.
+    and ``internal_batch_size`` (path points per pass; default
+    ``job.rows_per_pass``). All texts of the job go to one ``explain`` call.
     """
     params = _integration_options(job)
     explainer = _alibi_explainers().IntegratedGradients(job.model, layer=job.layer, n_steps=job.n_steps,

@@ -14,6 +14,7 @@ from typing import Any, Mapping, MutableMapping, Optional, Sequence
 import numpy as np
 
 from attribkit.backends.tf.adapter import Batch, ClassifierAdapter, forward_in_chunks
+from attribkit.backends.tf.costs import ModelSize
 from attribkit.backends.tf.layers import find_embedding, model_returns, output_activation, resolve_layer
 from attribkit.backends.tf.runtime import is_functional
 from attribkit.backends.tf.words import SIDES, WordEncoding, as_word_tokenizer, encode_words, pad_ids
@@ -77,7 +78,8 @@ class KerasWordClassifier(ClassifierAdapter):
         self.layer, self.layer_name = resolve_layer(model, layer, embedding)
         detected = "probabilities" if output_activation(model) else "logits"
         self.already_probabilities = model_returns(options.pop("model_returns", None), detected) == "probabilities"
-        self.hidden_size = int(getattr(self.layer, "output_dim", None) or 256)
+        width = int(getattr(self.layer, "output_dim", None) or 256)
+        self.size = ModelSize(layers=1, hidden=width, intermediate=width, heads=0)
         self.info = ModelInfo(framework="tensorflow", backend="tf", name=model.name, architecture=type(model).__name__)
 
     def encode(self, text: str) -> WordEncoding:

@@ -1,10 +1,19 @@
 """The torch backend: explains PyTorch text classifiers with Captum.
 
 One call runs in four stages: tokenise every text (or cut it into windows),
-predict every sequence in padded batches, resolve each text's target, then
-attribute the sequences in padded batches sorted by length and turn the
-results into :class:`~attribkit.types.Explanation` objects. A failure that
-concerns one text is returned in that text's place.
+predict every sequence in padded blocks sorted by length (keeping the
+layer's outputs), resolve each text's target, then attribute each block's
+sequences in padded groups and turn the results into
+:class:`~attribkit.types.Explanation` objects. A failure that concerns one
+text is returned in that text's place.
+
+The forward passes that do not depend on the integration steps (the
+prediction, the layer's outputs at the input and at the baseline) run once
+per block, however many groups the block is cut into. Groups are what the
+steps multiply: on a CPU, where padding costs as much arithmetic as real
+tokens, they are formed to minimise the estimated cost (padding against a
+fixed overhead per group), and each pass is kept small enough to run fast
+(see ``CPU_GROUP_OVERHEAD_FLOPS`` and ``CPU_MEMORY_BUDGET_MB``).
 """
 from __future__ import annotations
 
@@ -22,7 +31,8 @@ from attribkit.backend import Backend, ExplainRequest, ItemResult, MethodSpec
 from attribkit.backends.torch import _windows
 from attribkit.backends.torch._methods import MethodResult
 from attribkit.backends.torch._model import (
-    EmbeddingForward, ExplainedOutput, ModelAdapter, max_positions, rows_per_pass, word_embedding,
+    EmbeddingForward, ExplainedOutput, ModelAdapter, explained_outputs, max_positions, rows_per_pass, token_flops,
+    word_embedding,
 )
 from attribkit.backends.torch._task import TorchTask
 from attribkit.errors import AttribkitError, InputError, ModelError
@@ -34,11 +44,24 @@ from attribkit.types import Explanation, Method, ModelInfo, Prediction, Target
 #: Options the backend itself reads; anything else must be declared by the method.
 BACKEND_OPTIONS = ("forward", "model_returns", "labels", "return_attributions", "internal_batch_size",
                    "memory_budget_mb", "sliding_window", "stride", "seed")
+#: Activations per forward and backward pass on a GPU (``memory_budget_mb``'s default there).
 DEFAULT_MEMORY_BUDGET_MB = 512
+#: ``memory_budget_mb``'s default on a CPU, per torch thread. There memory is plentiful but a larger
+#: pass runs slower per row (its activations no longer fit the caches): with one thread on a 4-layer
+#: BERT, passes estimated at 50-180 MB ran 20-35% faster per row than passes of 290-710 MB.
+CPU_MEMORY_BUDGET_MB = 128
 #: Most sequences padded together in one batch when ``batch_size`` is not given.
 MAX_TEXTS_PER_BATCH = 64
-#: Largest share of padding tokens in an automatic batch.
+#: Most bytes of layer outputs kept from the prediction pass for the attribution stage; blocks
+#: beyond it run their forward pass again.
+KEEP_LAYER_OUTPUTS_MB = 256
+#: Largest share of padding tokens in an automatic batch on a GPU.
 MAX_PADDING = 0.25
+#: On a CPU, the fixed cost of one group (Captum's set-up and the Python overhead of one more pass,
+#: about 1.5 ms per layer), as floating-point operations per layer and torch thread at about 60 GFLOP/s
+#: per thread; measured with one thread on a 4-layer BERT (benchmarks/bench_torch_batch.py), where
+#: groupings made with 0.5-2.5 times this value ran within the noise of each other.
+CPU_GROUP_OVERHEAD_FLOPS = 1e8
 TRAINING_MODE_WARNING = (
     "the model was in training mode (dropout active); attribkit explained it in eval mode and "
     "restored training mode afterwards"
@@ -54,7 +77,7 @@ class Options:
     labels: Optional[Sequence[str]] = None
     return_attributions: bool = False
     internal_batch_size: Optional[int] = None
-    memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB
+    memory_budget_mb: Optional[float] = None  # None: the device's default
     sliding_window: bool = False
     stride: Optional[int] = None
     seed: Optional[int] = None
@@ -75,11 +98,12 @@ class Options:
         _check_int(options, "seed", 0, 2**32 - 1)
         if options.get("stride") is not None and not options.get("sliding_window"):
             raise InputError("stride applies to sliding windows only; pass sliding_window=True with it")
-        budget = options.get("memory_budget_mb", DEFAULT_MEMORY_BUDGET_MB)
-        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-            raise InputError(f"memory_budget_mb must be a positive number, got {budget!r}")
+        budget = options.get("memory_budget_mb")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+            raise InputError(f"memory_budget_mb must be a positive number (or None), got {budget!r}")
         backend = {name: options[name] for name in BACKEND_OPTIONS if name in options}
-        backend.update(memory_budget_mb=float(budget), return_attributions=bool(options.get("return_attributions")),
+        backend.update(memory_budget_mb=None if budget is None else float(budget),
+                       return_attributions=bool(options.get("return_attributions")),
                        sliding_window=bool(options.get("sliding_window")))
         return cls(**backend, method={name: options[name] for name in method_names if name in options})
 
@@ -170,6 +194,33 @@ class Piece:
 
 
 @dataclass
+class Block:
+    """Pieces predicted in one padded forward pass (``B`` rows, ``L`` tokens).
+
+    ``raw`` ``(B, n_outputs)`` and ``embeddings`` ``(B, L, d)`` are the model's
+    outputs and the layer's outputs, or ``None`` when not kept
+    (``KEEP_LAYER_OUTPUTS_MB``).
+    """
+
+    pieces: List[Piece]
+    raw: Optional[Tensor] = None
+    embeddings: Optional[Tensor] = None
+
+
+@dataclass
+class Inputs:
+    """One block's padded tensors for attribution: inputs, baselines, layer outputs, explained outputs."""
+
+    ids: Tensor  # (B, L)
+    mask: Tensor  # (B, L)
+    baseline_ids: Optional[Tensor]  # (B, L), None for a vector baseline
+    embeddings: Tensor  # (B, L, d)
+    baseline_embeddings: Tensor  # (B, L, d)
+    outputs: Tensor  # (B, n_classes)
+    baseline_outputs: Tensor  # (B, n_classes)
+
+
+@dataclass
 class Item:
     """One text: its encoding (or window plan), its pieces and, once known, its target or error."""
 
@@ -216,21 +267,25 @@ class TorchBackend(Backend):
         return results
 
     def load(self, name_or_path: str, **kwargs: Any) -> Tuple[Any, Any]:
-        """``AutoModelForSequenceClassification`` and ``AutoTokenizer`` from a local path or the hub."""
+        """``AutoModelForSequenceClassification`` and ``AutoTokenizer`` from a local path or the hub.
+
+        A hub name that is not cached while the hub cannot be reached fails at
+        once (:func:`attribkit.hub.check_loadable`); a cached one is read
+        without touching the network.
+        """
+        from attribkit.hub import check_loadable
+
+        if check_loadable(name_or_path):  # before importing transformers: an unreachable hub fails in seconds
+            kwargs.setdefault("local_files_only", True)
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        local = os.path.isdir(name_or_path)
-        if local and any(name.endswith(".safetensors") for name in os.listdir(name_or_path)):
+        if os.path.isdir(name_or_path) and any(name.endswith(".safetensors") for name in os.listdir(name_or_path)):
             kwargs.setdefault("use_safetensors", True)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
-            tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+            tokenizer = AutoTokenizer.from_pretrained(
+                name_or_path, local_files_only=kwargs.get("local_files_only", False))
         except OSError as exc:
-            if not local:
-                raise InputError(
-                    f"could not load {name_or_path!r}: not a local directory and the model hub cannot be "
-                    "reached; network access or a local path is needed"
-                ) from exc
             raise InputError(f"could not load {name_or_path!r}: {exc}") from exc
         return model.eval(), tokenizer
 
@@ -249,6 +304,11 @@ class Run:
         self.max_length = max_length_of(tokenizer, max_positions(adapter.model))
         self.seed = self.sampling_seed()
         self.labels: Tuple[str, ...] = ()
+        self.on_cpu = adapter.device.type == "cpu"
+        self.budget_mb = options.memory_budget_mb or (
+            CPU_MEMORY_BUDGET_MB * torch.get_num_threads() if self.on_cpu else DEFAULT_MEMORY_BUDGET_MB)
+        self.flops: Dict[int, float] = {}
+        self.blocks: List[Block] = []
 
     # -- the four stages -------------------------------------------------------
     def explain(self, texts: Sequence[str]) -> List[ItemResult]:
@@ -282,14 +342,18 @@ class Run:
         return item
 
     def predict(self, items: List[Item]) -> None:
-        """Fill ``piece.raw`` for every piece, in padded batches."""
+        """Fill ``piece.raw`` for every piece, in padded blocks; keep the layer's outputs for attribution."""
         pieces = [piece for item in items if item.error is None for piece in item.pieces]
-        for chunk in self.batches(pieces):
+        kept = 0.0
+        for chunk in self.batches(pieces, passes=1):
             ids, mask = self.pad([piece.encoding.input_ids for piece in chunk])
             with torch.no_grad():
-                raw = self.adapter.raw_outputs(ids, mask).double().cpu().numpy()
-            for piece, row in zip(chunk, raw):
+                raw, embeddings = self.adapter.layer_output(ids, mask)
+            for piece, row in zip(chunk, raw.double().cpu().numpy()):
                 piece.raw = row
+            kept += embeddings.numel() * embeddings.element_size() / 2**20
+            keep = kept <= KEEP_LAYER_OUTPUTS_MB
+            self.blocks.append(Block(chunk, raw if keep else None, embeddings.detach() if keep else None))
         n_outputs = next((piece.raw.shape[0] for piece in pieces), 1)
         config = getattr(self.adapter.model, "config", None)
         self.labels = label_names(getattr(config, "id2label", None), n_outputs, self.options.labels)
@@ -308,23 +372,68 @@ class Run:
 
     def attribute(self, items: List[Item]) -> None:
         """Run the method on every piece of every text still in play, in padded batches."""
-        pieces = [piece for item in items if item.error is None for piece in item.pieces]
-        for chunk in self.batches(pieces):
-            targets = [items[piece.item].target.index for piece in chunk]
-            task = self.task(chunk, targets)
-            result = self.run_method(task)
-            self.collect(chunk, task, result, items)
+        # A sampling method runs on each text alone (cut to its length); others on the padded group.
+        passes = 1 if self.request.method.sampling else self.request.n_steps
+        for block in self.blocks:
+            pieces = [piece for piece in block.pieces if items[piece.item].error is None]
+            if not pieces:
+                continue
+            inputs = self.block_inputs(block)
+            rows = {id(piece): row for row, piece in enumerate(block.pieces)}
+            for chunk in self.batches(pieces, passes):
+                targets = [items[piece.item].target.index for piece in chunk]
+                task = self.task(chunk, [rows[id(piece)] for piece in chunk], inputs, targets)
+                result = self.run_method(task)
+                self.collect(chunk, task, result, items)
 
     # -- batches and tasks -------------------------------------------------------
-    def batches(self, pieces: List[Piece]) -> Iterator[List[Piece]]:
-        """Pieces sorted by length (longest first), in groups padded together.
+    def batches(self, pieces: List[Piece], passes: int) -> Iterator[List[Piece]]:
+        """Pieces sorted by length (longest first; input order on ties), in groups padded together.
 
         With ``batch_size`` given, groups have that many pieces. Otherwise a
-        group holds at most as many pieces as one pass has rows, and a piece
-        joins it only while padding stays under ``MAX_PADDING`` of the
-        group's tokens (padding costs as much compute as real tokens).
+        group holds at most as many pieces as one pass has rows (and at most
+        ``MAX_TEXTS_PER_BATCH``), and:
+
+        - on a CPU, the grouping minimises the estimated cost: per group, a
+          fixed overhead (``CPU_GROUP_OVERHEAD_FLOPS`` per torch thread) plus
+          ``passes`` forward and backward passes of every padded row. Padding
+          costs as much as real tokens there, so texts are grouped only with
+          texts of (nearly) their own length;
+        - on other devices, a piece joins the group while padding stays under
+          ``MAX_PADDING`` of the group's tokens.
         """
         ordered = sorted(pieces, key=lambda piece: -len(piece.encoding.input_ids))
+        if self.request.batch_size:
+            size = self.request.batch_size
+            yield from (ordered[start:start + size] for start in range(0, len(ordered), size))
+        elif self.on_cpu:
+            yield from self.cheapest_groups(ordered, passes)
+        else:
+            yield from self.padded_groups(ordered)
+
+    def cheapest_groups(self, ordered: List[Piece], passes: int) -> Iterator[List[Piece]]:
+        """Consecutive groups of ``ordered`` (longest first) of least estimated cost (dynamic programming)."""
+        lengths = [len(piece.encoding.input_ids) for piece in ordered]
+        overhead = CPU_GROUP_OVERHEAD_FLOPS * torch.get_num_threads()
+        best = [0.0] + [float("inf")] * len(ordered)  # best[end]: cost of grouping ordered[:end]
+        start = [0] * (len(ordered) + 1)
+        for end in range(1, len(ordered) + 1):
+            for begin in range(end - 1, -1, -1):
+                size, longest = end - begin, lengths[begin]
+                if size > min(MAX_TEXTS_PER_BATCH, self.rows(longest)):
+                    break
+                cost = best[begin] + overhead + passes * size * longest * self.token_flops(longest)
+                if cost < best[end]:
+                    best[end], start[end] = cost, begin
+        groups = []
+        end = len(ordered)
+        while end:
+            groups.append(ordered[start[end]:end])
+            end = start[end]
+        yield from reversed(groups)
+
+    def padded_groups(self, ordered: List[Piece]) -> Iterator[List[Piece]]:
+        """Groups of ``ordered`` (longest first) with padding under ``MAX_PADDING`` of their tokens."""
         group: List[Piece] = []
         tokens = 0
         for piece in ordered:
@@ -339,16 +448,35 @@ class Run:
 
     def fits(self, group: List[Piece], tokens: int) -> bool:
         """Whether one more piece, making ``tokens`` real tokens, may join ``group``."""
-        if self.request.batch_size:
-            return len(group) < self.request.batch_size
         longest = len(group[0].encoding.input_ids)
         size = len(group) + 1
         return size <= min(MAX_TEXTS_PER_BATCH, self.rows(longest)) and size * longest <= (1 + MAX_PADDING) * tokens
 
+    def token_flops(self, length: int) -> float:
+        """Operations of one token's forward and backward pass through one layer, in a sequence of ``length``."""
+        if length not in self.flops:
+            self.flops[length] = token_flops(self.adapter.model, length)
+        return self.flops[length]
+
     def rows(self, length: int) -> int:
         """Rows (sequences of ``length`` tokens) per forward and backward pass."""
-        return self.options.internal_batch_size or rows_per_pass(
-            self.adapter.model, length, self.options.memory_budget_mb)
+        return self.options.internal_batch_size or rows_per_pass(self.adapter.model, length, self.budget_mb)
+
+    def internal_batch_size(self, length: int, size: int) -> int:
+        """Rows per pass for ``size`` sequences of ``length`` tokens (never fewer than ``size``).
+
+        The user's ``internal_batch_size``, else the budget's. Captum puts all
+        ``size`` sequences in every pass, with ``rows // size`` integration
+        steps each; when the steps need more than one pass they are spread
+        evenly over the passes (50 steps in passes of 48 rows would leave a
+        pass of 2).
+        """
+        rows = self.rows(length)
+        n_steps = self.request.n_steps
+        if self.options.internal_batch_size or rows >= size * n_steps:
+            return max(rows, size)
+        passes = -(-n_steps // max(1, rows // size))
+        return size * -(-n_steps // passes)
 
     def pad(self, sequences: Sequence[np.ndarray]) -> Tuple[Tensor, Tensor]:
         """``(ids (B, L), attention_mask (B, L))`` on the model's device, padded on the right.
@@ -364,26 +492,48 @@ class Run:
         device = self.adapter.device
         return torch.from_numpy(ids).to(device), torch.from_numpy(mask).to(device)
 
-    def task(self, chunk: List[Piece], targets: List[int]) -> TorchTask:
-        """The :class:`TorchTask` of a batch of pieces: inputs, baselines and layer outputs."""
-        ids, mask = self.pad([piece.encoding.input_ids for piece in chunk])
+    def block_inputs(self, block: Block) -> Inputs:
+        """The padded inputs, baselines, layer outputs and explained outputs of a block (two forward passes at most)."""
+        ids, mask = self.pad([piece.encoding.input_ids for piece in block.pieces])
         pad_id = self.tokenizer.pad_token_id
         with torch.no_grad():
-            _, embeddings = self.adapter.layer_output(ids, mask)
+            if block.embeddings is None:
+                raw, embeddings = self.adapter.layer_output(ids, mask)
+            else:
+                raw, embeddings = block.raw, block.embeddings
             if self.baseline.uses_ids:
-                baseline_ids, _ = self.pad([self.baseline.ids_for(piece.encoding, pad_id) for piece in chunk])
-                _, baseline_embeddings = self.adapter.layer_output(baseline_ids, mask)
+                baseline_ids, _ = self.pad([self.baseline.ids_for(piece.encoding, pad_id) for piece in block.pieces])
+                baseline_raw, baseline_embeddings = self.adapter.layer_output(baseline_ids, mask)
+                baseline_outputs = self.explained_outputs(baseline_raw)
             else:
                 baseline_ids = None
                 baseline_embeddings = self.vector_baseline(embeddings, mask)
+                baseline_outputs = self.embedding_forward(baseline_embeddings, ids, mask)
+        return Inputs(ids, mask, baseline_ids, embeddings.detach(), baseline_embeddings.detach(),
+                      self.explained_outputs(raw).detach(), baseline_outputs.detach())
+
+    def task(self, chunk: List[Piece], rows: List[int], inputs: Inputs, targets: List[int]) -> TorchTask:
+        """The :class:`TorchTask` of a group: rows ``rows`` of its block's inputs, cut to the group's longest."""
         lengths = [len(piece.encoding.input_ids) for piece in chunk]
+        index = torch.tensor(rows, device=inputs.ids.device)
+        columns = max(lengths)
+
+        def cut(tensor: Optional[Tensor]) -> Optional[Tensor]:
+            return None if tensor is None else tensor[index, :columns]
+
         return TorchTask(
             forward=self.explained, embedding_forward=self.embedding_forward, layer=self.adapter.layer,
-            input_ids=ids, attention_mask=mask, lengths=lengths, baseline_ids=baseline_ids,
-            embeddings=embeddings.detach(), baseline_embeddings=baseline_embeddings.detach(), targets=targets,
-            n_steps=self.request.n_steps, internal_batch_size=max(self.rows(ids.shape[1]), len(chunk)),
-            seed=self.seed, options=dict(self.options.method),
+            input_ids=cut(inputs.ids), attention_mask=cut(inputs.mask), lengths=lengths,
+            baseline_ids=cut(inputs.baseline_ids), embeddings=cut(inputs.embeddings),
+            baseline_embeddings=cut(inputs.baseline_embeddings), targets=targets,
+            n_steps=self.request.n_steps, internal_batch_size=self.internal_batch_size(columns, len(chunk)),
+            seed=self.seed, options=dict(self.options.method), outputs=inputs.outputs[index],
+            baseline_outputs=inputs.baseline_outputs[index],
         )
+
+    def explained_outputs(self, raw: Tensor) -> Tensor:
+        """``(B, n_classes)`` explained values (what ``forward`` returns) from the model's raw outputs."""
+        return explained_outputs(raw, self.request.output, self.adapter.returns_probabilities)
 
     def vector_baseline(self, embeddings: Tensor, mask: Tensor) -> Tensor:
         """``(B, L, d)`` baseline embeddings: zeros or the user's vectors; the input's own at padding.
@@ -424,7 +574,7 @@ class Run:
         if attributions is not None:
             attributions = attributions.detach().double().cpu().numpy()
         delta = result.delta.detach().double().cpu().numpy().reshape(-1) if result.delta is not None else None
-        differences = self.output_differences(task) if result.completeness else None
+        differences = task.output_differences().double().cpu().numpy() if result.completeness else None
         params = {"internal_batch_size": task.internal_batch_size, **result.params}
         for row, piece in enumerate(chunk):
             n = task.lengths[row]
@@ -439,15 +589,6 @@ class Run:
             elif differences is not None:
                 piece.output_difference = float(differences[row])
                 piece.completeness_gap = abs(float(piece.scores.sum()) - piece.output_difference)
-
-    def output_differences(self, task: TorchTask) -> np.ndarray:
-        """``F(x) - F(baseline)`` of each text's target, shape ``(B,)``."""
-        with torch.no_grad():
-            at_input = self.embedding_forward(task.embeddings, *task.embedding_args)
-            at_baseline = self.embedding_forward(task.baseline_embeddings, *task.embedding_args)
-        rows = torch.arange(task.batch, device=at_input.device)
-        targets = torch.tensor(task.targets, device=at_input.device)
-        return (at_input[rows, targets] - at_baseline[rows, targets]).double().cpu().numpy()
 
     # -- results -------------------------------------------------------------
     def explanation(self, index: int, item: Item) -> Explanation:

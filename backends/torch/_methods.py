@@ -75,17 +75,36 @@ def _non_negative(options: Any, name: str, default: float) -> float:
     return float(value)
 
 
+def _with_delta(attribute: Callable[..., Any], task: "TorchTask", *args: Any, **kwargs: Any) -> Any:
+    """``attribute(*args, **kwargs)`` (``task.from_baseline`` or ``task.at_layer``) and Captum's convergence delta.
+
+    Returns ``(attributions, delta (B,))``. When the task knows its outputs at
+    the input and at the baseline, the delta is computed from them (the same
+    figure as Captum's ``return_convergence_delta=True``, without the two
+    forward passes Captum spends on it); otherwise Captum computes it.
+    """
+    if task.outputs is None or task.baseline_outputs is None:
+        return attribute(*args, return_convergence_delta=True, **kwargs)
+    attributions = attribute(*args, **kwargs)
+    return attributions, task.convergence_delta(attributions)
+
+
 @takes_options("integration")
 def integrated_gradients(task: "TorchTask") -> MethodResult:
-    """Integrated Gradients from the baseline to the input, at the layer (``LayerIntegratedGradients``)."""
-    from captum.attr import IntegratedGradients, LayerIntegratedGradients
+    """Integrated Gradients from the baseline to the input, at the layer's output.
+
+    Captum's ``IntegratedGradients`` on the layer's output (``task.at_layer``):
+    what ``LayerIntegratedGradients`` computes, without recomputing the
+    layer's outputs at the input and the baseline for every batch.
+    """
+    from captum.attr import IntegratedGradients
 
     integration = task.options.get("integration", "gausslegendre")
     if integration not in INTEGRATIONS:
         raise InputError(f"integration must be one of {INTEGRATIONS}, got {integration!r}")
-    attributions, delta = task.from_baseline(
-        LayerIntegratedGradients, IntegratedGradients, target=task.targets, n_steps=task.n_steps,
-        method=integration, internal_batch_size=task.internal_batch_size, return_convergence_delta=True)
+    attributions, delta = _with_delta(
+        task.at_layer, task, IntegratedGradients, target=task.targets, n_steps=task.n_steps,
+        method=integration, internal_batch_size=task.internal_batch_size)
     return MethodResult(attributions, delta=delta, completeness=True,
                         params={"n_steps": task.n_steps, "integration": integration})
 
@@ -117,8 +136,7 @@ def deeplift(task: "TorchTask") -> MethodResult:
 
     with warnings.catch_warnings():  # Captum announces its temporary hooks on every call
         warnings.filterwarnings("ignore", message="Setting forward, backward hooks")
-        attributions, delta = task.from_baseline(LayerDeepLift, DeepLift, target=task.targets,
-                                                 return_convergence_delta=True)
+        attributions, delta = _with_delta(task.from_baseline, task, LayerDeepLift, DeepLift, target=task.targets)
     return MethodResult(attributions, delta=delta)
 
 

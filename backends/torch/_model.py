@@ -294,3 +294,18 @@ def rows_per_pass(model: nn.Module, seq_len: int, budget_mb: float) -> int:
     hidden = getattr(config, "hidden_size", None) or 768
     per_row = 2 * seq_len * layers * (34 * hidden + 5 * heads * seq_len)
     return max(1, int(budget_mb * 2**20 // per_row))
+
+
+def token_flops(model: nn.Module, seq_len: int) -> float:
+    """Floating-point operations of one token's forward and backward pass through one layer.
+
+    A transformer layer does about ``4 * hidden**2 + 2 * hidden *
+    intermediate`` multiply-adds per token in its projections and ``2 *
+    hidden * seq_len`` in attention; a multiply-add is two operations and
+    the backward pass costs twice the forward. Without a Hugging Face config
+    the model is assumed to be BERT-base sized (hidden 768, intermediate 3072).
+    """
+    config = encoder_config(model)
+    hidden = getattr(config, "hidden_size", None) or 768
+    intermediate = getattr(config, "intermediate_size", None) or 4 * hidden
+    return 6.0 * (4 * hidden * hidden + 2 * hidden * intermediate + 2 * hidden * seq_len)

@@ -37,6 +37,9 @@ class TorchTask:
         baseline_embeddings: ``(B, L, d)`` the layer's output for the baseline;
             equal to ``embeddings`` at padded positions.
         targets: ``B`` class indices (columns of ``forward``'s output).
+        outputs: ``(B, n_classes)`` ``forward``'s values at the input (detached),
+            or ``None``.
+        baseline_outputs: ``(B, n_classes)`` the same at the baseline, or ``None``.
         n_steps: integration steps requested by the user.
         internal_batch_size: rows (texts x steps or perturbations) per forward pass.
         seed: the seed of a sampling method, else ``None``.
@@ -57,6 +60,8 @@ class TorchTask:
     internal_batch_size: int
     seed: Optional[int] = None
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    outputs: Optional[Tensor] = None
+    baseline_outputs: Optional[Tensor] = None
 
     @property
     def batch(self) -> int:
@@ -71,6 +76,21 @@ class TorchTask:
     def perturbations_per_eval(self) -> int:
         """Perturbed copies of the batch per forward pass, within the memory budget."""
         return max(1, self.internal_batch_size // self.batch)
+
+    def output_differences(self) -> Tensor:
+        """``(B,)`` ``F(x) - F(baseline)`` of each text's target, from ``outputs`` and ``baseline_outputs``."""
+        rows = torch.arange(self.batch, device=self.outputs.device)
+        targets = torch.tensor(self.targets, device=self.outputs.device)
+        return self.outputs[rows, targets] - self.baseline_outputs[rows, targets]
+
+    def convergence_delta(self, attributions: Tensor) -> Tensor:
+        """``(B,)`` Captum's convergence delta of ``(B, L, d)`` attributions: their sum minus ``F(x) - F(baseline)``.
+
+        The same figure as Captum's ``return_convergence_delta=True``, without
+        the two forward passes Captum spends on it: the outputs are known.
+        """
+        total = attributions.detach().reshape(self.batch, -1).sum(dim=1)
+        return total - self.output_differences().to(total.dtype)
 
     def token_mask(self) -> Tensor:
         """``(B, L, d)`` int64 feature groups: every hidden unit of token ``i`` is feature ``i``."""
@@ -92,6 +112,19 @@ class TorchTask:
             return layer_method(self.forward, self.layer).attribute(
                 self.input_ids, baselines=self.baseline_ids,
                 additional_forward_args=(self.attention_mask,), **kwargs)
+        return self.at_layer(embedding_method, **kwargs)
+
+    def at_layer(self, embedding_method: Callable[..., Any], **kwargs: Any) -> Any:
+        """Run a Captum input-attribution method on the layer's output, from the baseline's.
+
+        ``embedding_method(embedding_forward).attribute(embeddings,
+        baselines=baseline_embeddings, ...)``. With ``IntegratedGradients`` this
+        is the computation of Captum's ``LayerIntegratedGradients`` on ``layer``
+        (which also replaces the layer's output by the interpolated one),
+        without the two forward passes it spends on the layer's outputs at the
+        input and the baseline: the task already holds them, whatever the
+        baseline's kind. Returns what ``attribute`` returns.
+        """
         return embedding_method(self.embedding_forward).attribute(
             self.embeddings.clone().requires_grad_(), baselines=self.baseline_embeddings,
             additional_forward_args=self.embedding_args, **kwargs)
@@ -108,6 +141,8 @@ class TorchTask:
             self, input_ids=cut(self.input_ids), attention_mask=cut(self.attention_mask), lengths=[n],
             baseline_ids=cut(self.baseline_ids), embeddings=cut(self.embeddings),
             baseline_embeddings=cut(self.baseline_embeddings), targets=[self.targets[index]],
+            outputs=None if self.outputs is None else self.outputs[rows],
+            baseline_outputs=None if self.baseline_outputs is None else self.baseline_outputs[rows],
         )
 
     def each_text(self, function: Callable[["TorchTask"], MethodResult]) -> MethodResult:
