@@ -13,7 +13,7 @@ runs made back to back is the figure to read.
 
 Usage::
 
-    USE_TF=0 python benchmarks/bench_torch_batch.py [--threads 1,2] [--steps 50] [--repeat 5]
+    USE_TF=0 python benchmarks/bench_torch_batch.py [--threads 1,2] [--steps 50] [--repeat 7]
 """
 import argparse
 import os
@@ -68,7 +68,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2", help="comma-separated torch CPU thread counts (default 1,2)")
     parser.add_argument("--steps", type=int, default=50, help="integration steps (default 50)")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds; each round times every variant once")
+    parser.add_argument("--repeat", type=int, default=7, help="rounds; each round times every variant once (default 7)")
     args = parser.parse_args()
     thread_counts = [int(n) for n in args.threads.split(",")]
 

@@ -54,26 +54,28 @@ def build_model(tokenizer):
 
 
 def synthetic_sentences(rng, n):
-    """``n`` sentences of neutral words with a few sentiment words; the label is the sign of their balance."""
+    """``n`` sentences of neutral words with a few sentiment words, and soft labels ``(n, 2)``.
+
+    The label follows the balance of sentiment words; sentences without one
+    (or balanced) are 50/50, so the pad baseline is neutral, as a baseline should be.
+    """
     texts, labels = [], []
-    while len(texts) < n:
+    for _ in range(n):
         positive, negative = rng.integers(0, 3, size=2)
-        if positive == negative:
-            continue
         words = [*rng.choice(NEUTRAL, size=rng.integers(2, 8)), *rng.choice(POSITIVE, size=positive),
                  *rng.choice(NEGATIVE, size=negative)]
         rng.shuffle(words)
         texts.append(" ".join(words))
-        labels.append(int(positive > negative))
+        labels.append([0.5, 0.5] if positive == negative else [float(negative > positive), float(positive > negative)])
     return texts, np.array(labels)
 
 
 def train(model, tokenizer, n=1024, epochs=3):
     """Teach the classifier that the sentiment words decide the class (a few seconds)."""
     texts, labels = synthetic_sentences(np.random.default_rng(0), n)
-    batch = dict(tokenizer(texts, padding=True, return_tensors="np"))
+    batch = dict(tokenizer(texts, padding=True, return_token_type_ids=False, return_tensors="np"))
     model.compile(optimizer=tf.keras.optimizers.Adam(3e-3),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+                  loss=tf.keras.losses.CategoricalCrossentropy(from_logits=True))
     model.fit(batch, labels, batch_size=32, epochs=epochs, verbose=0)
     return model
 

@@ -371,7 +371,7 @@ class Run:
             item.error = exc
 
     def attribute(self, items: List[Item]) -> None:
-        """Run the method on every piece of every text still in play, in padded batches."""
+        """Run the method on every piece of every text still in play, block by block, in padded groups."""
         # A sampling method runs on each text alone (cut to its length); others on the padded group.
         passes = 1 if self.request.method.sampling else self.request.n_steps
         for block in self.blocks:
@@ -390,13 +390,15 @@ class Run:
     def batches(self, pieces: List[Piece], passes: int) -> Iterator[List[Piece]]:
         """Pieces sorted by length (longest first; input order on ties), in groups padded together.
 
-        With ``batch_size`` given, groups have that many pieces. Otherwise a
+        ``passes``: how many times the method runs each row (the integration
+        steps; 1 for the prediction blocks). With ``batch_size`` given, groups
+        have that many pieces. Otherwise a
         group holds at most as many pieces as one pass has rows (and at most
         ``MAX_TEXTS_PER_BATCH``), and:
 
         - on a CPU, the grouping minimises the estimated cost: per group, a
           fixed overhead (``CPU_GROUP_OVERHEAD_FLOPS`` per torch thread) plus
-          ``passes`` forward and backward passes of every padded row. Padding
+          ``passes`` times the operations of every padded row. Padding
           costs as much as real tokens there, so texts are grouped only with
           texts of (nearly) their own length;
         - on other devices, a piece joins the group while padding stays under
