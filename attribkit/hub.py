@@ -28,7 +28,7 @@ def unreachable_message(name_or_path: str) -> str:
 
 
 def check_loadable(name_or_path: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Raise :class:`~attribkit.errors.InputError` at once if ``name_or_path`` cannot be loaded.
+    """Fail at once if ``name_or_path`` cannot be loaded; else say whether to read it from local files only.
 
     ``name_or_path`` can be loaded when it is a local directory, when the
     model is in the local Hugging Face cache (its ``config.json``), or when the
