@@ -79,11 +79,17 @@ class TFBackend(Backend):
     def load(self, name_or_path: str, **kwargs: Any) -> Tuple[Any, Any]:
         """``TFAutoModelForSequenceClassification`` and ``AutoTokenizer`` from a hub name or a local folder.
 
-        ``kwargs`` go to the model's ``from_pretrained``; the hub options
-        among them (:data:`HUB_OPTIONS`) to the tokenizer's too. A folder
-        (or hub repository) with only PyTorch weights is converted
-        (``from_pt=True``).
+        A hub name that is not cached while the hub cannot be reached fails
+        at once (:func:`attribkit.hub.check_loadable`); a cached one is read
+        without touching the network. ``kwargs`` go to the model's
+        ``from_pretrained``; the hub options among them (:data:`HUB_OPTIONS`)
+        to the tokenizer's too. A folder (or hub repository) with only
+        PyTorch weights is converted (``from_pt=True``).
         """
+        from attribkit.hub import check_loadable
+
+        if check_loadable(name_or_path):  # before importing transformers: an unreachable hub fails in seconds
+            kwargs.setdefault("local_files_only", True)
         from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
 
         try:
@@ -115,12 +121,7 @@ def _load_tf_model(model_class: Any, name_or_path: str, kwargs: Dict[str, Any]) 
 
 def _load_error(name_or_path: str, exc: Exception) -> InputError:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if not os.path.exists(name_or_path):
-        return InputError(
-            f"cannot load {name_or_path!r}: it is not a local folder and the Hugging Face hub did not provide it "
-            f"({message}); network access or a local path is needed"
-        )
-    return InputError(f"cannot load a TensorFlow sequence classifier from {name_or_path!r}: {message}")
+    return InputError(f"could not load a TensorFlow sequence classifier from {name_or_path!r}: {message}")
 
 
 def _check_result(result: Any, job: AttributionJob) -> None:
