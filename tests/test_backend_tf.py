@@ -159,7 +159,8 @@ def test_keras_models_are_recognised(keras, tf_bert):
 
 # -- Hugging Face models ---------------------------------------------------------
 
-def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_batch_size):
+def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_batch_size,
+                     layer=lambda m: m.transformer.bert.embeddings):
     """Scores as a user computes them by hand with alibi (alibi's transformer example)."""
     from alibi.explainers import IntegratedGradients
 
@@ -179,7 +180,7 @@ def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_b
     predictions = wrapper(X, **kwargs).numpy().argmax(axis=1)
     mask = np.isin(X, tokenizer.all_special_ids)
     baselines = X * mask + baseline_id * (1 - mask)
-    ig = IntegratedGradients(wrapper, layer=lambda m: m.transformer.bert.embeddings, n_steps=50,
+    ig = IntegratedGradients(wrapper, layer=layer, n_steps=50,
                              method="gausslegendre", internal_batch_size=internal_batch_size)
     explanation = ig.explain(X, forward_kwargs=kwargs, baselines=baselines, target=predictions)
     attrs = explanation.attributions[0].sum(axis=2)
@@ -187,11 +188,20 @@ def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_b
     return [attrs[i, :n] for i, n in enumerate(lengths)], predictions
 
 
-@pytest.mark.parametrize("baseline", ["pad", 4])
-def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline):
+@pytest.mark.parametrize("baseline, buckets", [("pad", "chosen"), (4, "chosen"), ("pad", "one per length")])
+def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets, monkeypatch):
+    from attribkit.backends.tf import costs
+    from attribkit.backends.tf.hf import _COMPILED
+
+    if buckets == "one per length":  # buckets cost nothing: every length runs cut to itself
+        monkeypatch.setattr(costs, "BUCKET_OVERHEAD_FLOPS", 0.0)
+        if tf_bert in _COMPILED:
+            _COMPILED[tf_bert].heads.clear()
     expected, predictions = raw_alibi_scores(tf, keras, tf_bert, tokenizer, TEXTS,
                                              tokenizer.pad_token_id if baseline == "pad" else baseline, 25)
     explanations = attribkit.explain(tf_bert, tokenizer, TEXTS, baseline=baseline, internal_batch_size=25)
+    if buckets == "one per length":
+        assert len({len(e.tokens) for e in explanations}) == 3 and set(_COMPILED[tf_bert].heads) == {3}
     largest = max(np.abs(e).max() for e in expected)
     assert largest > 0.01
     for explanation, scores, predicted in zip(explanations, expected, predictions):
@@ -245,10 +255,16 @@ def test_options_truncation_and_attributions(tf_bert, tokenizer):
         attribkit.explain(tf_bert, tokenizer, "a movie", integration="simpson")
 
 
-def test_another_layer_runs_eagerly(tf_bert, tokenizer):
-    explanation = attribkit.explain(tf_bert, tokenizer, "a superb movie", layer="bert.encoder.layer.0", n_steps=8)
-    assert explanation.method.params["layer"] == "bert.encoder.layer.0"
-    assert np.abs(explanation.scores).max() > 0
+def test_another_layer_runs_eagerly(tf, keras, tf_bert, tokenizer):
+    # an encoder layer returns a tuple, which alibi attributes through its own target path
+    expected, _ = raw_alibi_scores(tf, keras, tf_bert, tokenizer, TEXTS, tokenizer.pad_token_id, 50,
+                                   layer=lambda m: m.transformer.bert.encoder.layer[0])
+    explanations = attribkit.explain(tf_bert, tokenizer, TEXTS, layer="bert.encoder.layer.0")
+    largest = max(np.abs(e).max() for e in expected)
+    for explanation, scores in zip(explanations, expected):
+        assert explanation.method.params["layer"] == "bert.encoder.layer.0"
+        assert np.abs(explanation.scores - scores).max() <= 1e-5 * largest
+        assert explanation.completeness_gap == pytest.approx(abs(explanation.convergence_delta), abs=1e-5)
     with pytest.raises(InputError, match="no attribute 'nope'"):
         attribkit.explain(tf_bert, tokenizer, "a movie", layer="bert.nope")
 
@@ -325,6 +341,9 @@ def test_known_answer_word_model(keras, word_tokenizer, padding):
         words = [explanation.text[a:b].lower() for a, b in explanation.offsets]
         assert all(w == t for w, t in zip(words, explanation.tokens) if t != "<OOV>")
         assert explanation.completeness_gap < 1e-3
+        # alibi's own delta agrees (alibi 0.9.6 gets its sign wrong when given targets for one output)
+        assert explanation.convergence_delta == pytest.approx(
+            explanation.scores.sum() - explanation.output_difference, abs=1e-5)
     first, second, _ = explanations
     assert first.target.label == "positive" and second.target.label == "negative"
     assert {t.token for t in attribkit.top_k(first, 2)} == {"superb", "wonderful"}
@@ -440,13 +459,23 @@ def test_pad_ids_matches_pad_sequences(keras, padding):
         np.testing.assert_array_equal(ids[row, positions[row]], sequence)
 
 
-def test_grouping_weighs_padding_against_calls():
-    from attribkit.backends.tf.costs import ModelSize, group_texts, rows_per_pass
+def test_grouping_weighs_padding_against_buckets():
+    from attribkit.backends.tf.costs import MAX_TEXTS_PER_CALL, ModelSize, group_texts, rows_per_pass
 
     lengths = {0: 10, 1: 50, 2: 10, 3: 50, 4: 10}
     tiny = ModelSize(layers=2, hidden=32, intermediate=64, heads=4)
     minilm = ModelSize(layers=6, hidden=384, intermediate=1536, heads=12)
-    assert group_texts(lengths, tiny, 50, threads=2) == [[1, 3, 0, 2, 4]]  # one call: padding is cheap
-    assert group_texts(lengths, minilm, 50, threads=2) == [[1, 3], [0, 2, 4]]  # long and short apart
-    assert group_texts(lengths, minilm, 50, threads=2, batch_size=2) == [[1, 3], [0, 2], [4]]
+    # one call (alibi's cost is per call); long and short texts in separate buckets
+    assert group_texts(lengths, minilm, 50, threads=2, max_buckets=4) == [[[1, 3], [0, 2, 4]]]
+    assert group_texts(lengths, minilm, 50, threads=2, max_buckets=1) == [[[1, 3, 0, 2, 4]]]
+    # a bucket costs a fixed overhead per pass: one short text is padded rather than run alone
+    assert group_texts({0: 12, 1: 11}, tiny, 50, threads=1, max_buckets=4) == [[[0, 1]]]
+    assert group_texts(lengths, minilm, 50, threads=2, batch_size=2, max_buckets=4) == [[[1, 3]], [[0, 2]], [[4]]]
+    many = group_texts({i: 8 + i for i in range(100)}, tiny, 50, threads=1, max_buckets=4)
+    assert [sum(map(len, call)) for call in many] == [MAX_TEXTS_PER_CALL, 100 - MAX_TEXTS_PER_CALL]
+    assert all(len(call) <= 4 for call in many)
+    assert sorted(i for call in many for bucket in call for i in bucket) == list(range(100))
+    # alibi keeps every path point of a call: 50 steps x 512 tokens x 384 floats is 39 MB per text
+    long_calls = group_texts({i: 512 for i in range(10)}, minilm, 50, threads=1, max_buckets=4)
+    assert [sum(map(len, call)) for call in long_calls] == [6, 4]
     assert rows_per_pass(tiny, 50, threads=2) > 200 and 5 < rows_per_pass(minilm, 50, threads=2) < 50

@@ -42,7 +42,7 @@ class Batch:
         inputs: shape ``(N, L)`` int32 token ids.
         baselines: shape ``(N, L)`` int32 baseline ids, or ``None`` for the
             zero vector at the layer (``baseline="zero"`` on a Hugging Face model).
-        forward_kwargs: extra model inputs, each of shape ``(N, L)`` int32.
+        forward_kwargs: extra model inputs, each of shape ``(N, L)`` or ``(N,)``.
         positions: per text, shape ``(n_i,)``: the columns holding its tokens.
     """
 
@@ -83,6 +83,8 @@ class ClassifierAdapter(abc.ABC):
         already_probabilities: the model's raw output is probabilities.
         layer: the layer attributed to; ``layer_name`` describes it.
         size: the model's sizes, for the cost estimates of :mod:`attribkit.backends.tf.costs`.
+        max_buckets: most length buckets the explained model runs one pass in
+            (1: every row of a pass is padded to the same length).
     """
 
     tf: Any
@@ -92,6 +94,7 @@ class ClassifierAdapter(abc.ABC):
     layer: Any = None
     layer_name: str = ""
     size: ModelSize
+    max_buckets: int = 1
 
     @abc.abstractmethod
     def encode(self, text: str) -> Any:
@@ -99,8 +102,12 @@ class ClassifierAdapter(abc.ABC):
         ``special_mask`` and ``truncation_warning()``. Raises for this text only."""
 
     @abc.abstractmethod
-    def batch(self, encodings: Sequence[Any], baseline: Any) -> Batch:
-        """Pad encodings into one :class:`Batch` with the requested baseline."""
+    def batch(self, encodings: Sequence[Any], baseline: Any, limits: Sequence[int]) -> Batch:
+        """Pad encodings into one :class:`Batch` with the requested baseline.
+
+        ``limits``: per encoding, the length of its bucket (at least its own
+        length); used by a model with ``max_buckets > 1``.
+        """
 
     @abc.abstractmethod
     def raw_outputs(self, ids: np.ndarray, forward_kwargs: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -71,8 +71,11 @@ class TFBackend(Backend):
             except InputError as exc:
                 results[i] = exc
         lengths = {i: len(e.input_ids) for i, e in encodings.items()}
-        for group in group_texts(lengths, adapter.size, request.n_steps, self.threads, request.batch_size):
-            for i, item in zip(group, call.explain_group(group, [encodings[i] for i in group])):
+        for buckets in group_texts(lengths, adapter.size, request.n_steps, self.threads, request.batch_size,
+                                   adapter.max_buckets):
+            group = [i for bucket in buckets for i in bucket]
+            limits = [lengths[bucket[0]] for bucket in buckets for _ in bucket]
+            for i, item in zip(group, call.explain_group(group, [encodings[i] for i in group], limits)):
                 results[i] = item
         return results
 
@@ -160,10 +163,13 @@ class _Call:
                                  "check its weights and inputs")
         return raw, raw_baseline
 
-    def explain_group(self, indices: List[int], encodings: List[Any]) -> List[ItemResult]:
-        """Texts ``indices`` padded together: one forward pass for predictions and targets, one method call."""
+    def explain_group(self, indices: List[int], encodings: List[Any], limits: List[int]) -> List[ItemResult]:
+        """Texts ``indices`` padded together: one forward pass for predictions and targets, one method call.
+
+        ``limits``: per text, the length of its bucket (see :func:`~attribkit.backends.tf.costs.group_texts`).
+        """
         adapter, request = self.adapter, self.request
-        batch = adapter.batch(encodings, request.baseline)
+        batch = adapter.batch(encodings, request.baseline, limits)
         raw, raw_baseline = self.outputs(batch)
         names = label_names(adapter.id2label, raw.shape[1], self.labels)
         results: List[Any] = [None] * len(encodings)

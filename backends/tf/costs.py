@@ -1,12 +1,16 @@
-"""How many texts go to one alibi call, and how many path points to one pass (estimates; numpy only).
+"""How texts are split into alibi calls and length buckets, and how many path points go to one pass
+(estimates; numpy only).
 
 On a CPU two things decide the time of Integrated Gradients on a
 transformer: the padding (texts padded together cost as much as the longest,
 and attention grows with the square of the length) and the size of each
 forward/backward pass (passes whose activations no longer fit in the caches
-run slower per row). Against that, each alibi call has a fixed cost (its
-forward passes for the layer's output, its convergence delta and its
-predictions, and Python). The constants were measured with
+run slower per row). Each alibi call has a fixed cost (its forward passes for
+the layer's output, its convergence delta and its predictions, its
+``tf.data`` pipeline), so texts share calls; inside a call, a model that
+supports it (a Hugging Face model's compiled head) runs each pass in up to
+``max_buckets`` length buckets, each cut to its longest text, at a small
+fixed cost per bucket and pass. The constants were measured with
 ``benchmarks/bench_tf_vs_torch.py`` on a MiniLM-sized and a tiny BERT.
 """
 from __future__ import annotations
@@ -18,11 +22,12 @@ from typing import List, Mapping, Optional
 #: MiniLM-sized BERT (50 tokens) passes of 10-20 rows (100-200 MB) ran about 1970
 #: tokens/s, passes of 80 rows (800 MB) 950 tokens/s.
 CPU_MEMORY_BUDGET_BYTES = 128 * 2**20
-#: Operations per second and thread of TensorFlow's forward and backward passes (about
-#: 6.5e10 measured on MiniLM with passes within the budget).
-FLOPS_PER_SECOND_PER_THREAD = 6e10
-#: Fixed cost of one alibi call with the compiled model (about 50-70 ms measured on a tiny BERT).
-CALL_OVERHEAD_SECONDS = 0.05
+#: Fixed cost of one more length bucket in one forward/backward pass, per layer and CPU thread, in
+#: operations: about 1.7 ms per layer on a MiniLM-sized BERT, where TensorFlow ran about 6.5e10
+#: operations per second and thread (the same figure as a Captum group's overhead).
+BUCKET_OVERHEAD_FLOPS = 1e8
+#: Most texts in one alibi call (bounds the bucket search, which is quadratic in the texts of a call).
+MAX_TEXTS_PER_CALL = 64
 #: alibi holds every point of every path of a call in memory (``n_steps x texts x
 #: length x hidden`` float32, plus a copy); texts beyond this go to the next call.
 PATH_MEMORY_BYTES = 256 * 2**20
@@ -65,37 +70,61 @@ def rows_per_pass(size: ModelSize, length: int, threads: int) -> int:
 
 
 def group_texts(lengths: Mapping[int, int], size: ModelSize, n_steps: int, threads: int,
-                batch_size: Optional[int] = None) -> List[List[int]]:
-    """Split text indices into alibi calls.
+                batch_size: Optional[int] = None, max_buckets: int = 1) -> List[List[List[int]]]:
+    """Split text indices into alibi calls, and each call into length buckets.
 
-    Texts are taken longest first. With ``batch_size``, consecutive groups of
-    that many texts; otherwise the consecutive groups of least estimated
-    time (fixed cost per call plus the work of every padded token, by
-    dynamic programming), each within :data:`PATH_MEMORY_BYTES` of paths.
+    Texts are taken longest first. A call holds ``batch_size`` texts when
+    given, else as many as fit :data:`MAX_TEXTS_PER_CALL` and
+    :data:`PATH_MEMORY_BYTES` of paths (alibi's fixed cost is paid per call,
+    so calls are split only for memory). Inside a call, the consecutive
+    buckets (at most ``max_buckets``) of least estimated work: per bucket, a
+    fixed cost per pass (:data:`BUCKET_OVERHEAD_FLOPS`) plus the operations
+    of every padded token of its texts (by dynamic programming).
 
     Args:
         lengths: ``{text index: number of tokens}``.
 
     Returns:
-        groups of text indices, each padded to the length of its first text.
+        per call, its buckets of text indices; a bucket is padded to the
+        length of its first text, a call to the length of its first bucket.
     """
     order = sorted(lengths, key=lambda i: -lengths[i])
-    if batch_size:
-        return [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-    speed = FLOPS_PER_SECOND_PER_THREAD * threads
-    best = [0.0] + [float("inf")] * len(order)  # best[end]: time of order[:end] in the best grouping
-    start = [0] * (len(order) + 1)
-    for end in range(1, len(order) + 1):
-        for begin in range(end - 1, -1, -1):
-            texts, longest = end - begin, lengths[order[begin]]
-            if texts > 1 and n_steps * texts * longest * size.hidden * 4 > PATH_MEMORY_BYTES:
-                break
-            cost = best[begin] + CALL_OVERHEAD_SECONDS + n_steps * texts * longest * size.token_flops(longest) / speed
-            if cost < best[end]:
-                best[end], start[end] = cost, begin
-    groups = []
-    end = len(order)
+    calls: List[List[int]] = []
+    for index in order:
+        call = calls[-1] if calls else None
+        if call and (len(call) < batch_size if batch_size else
+                     len(call) < MAX_TEXTS_PER_CALL
+                     and n_steps * (len(call) + 1) * lengths[call[0]] * size.hidden * 4 <= PATH_MEMORY_BYTES):
+            call.append(index)
+        else:
+            calls.append([index])
+    return [_buckets([lengths[i] for i in call], call, size, n_steps, threads, max_buckets) for call in calls]
+
+
+def _buckets(lengths: List[int], call: List[int], size: ModelSize, n_steps: int, threads: int,
+             max_buckets: int) -> List[List[int]]:
+    """The cheapest split of ``call`` (texts longest first, ``lengths``) into at most ``max_buckets`` buckets."""
+    n = len(call)
+    passes = -(-n_steps * n // rows_per_pass(size, lengths[0], threads))
+    overhead = passes * BUCKET_OVERHEAD_FLOPS * size.layers * threads
+
+    def work(begin: int, end: int) -> float:
+        return overhead + n_steps * (end - begin) * lengths[begin] * size.token_flops(lengths[begin])
+
+    # best[k][end]: least cost of call[:end] in k buckets; start[k][end]: where its last bucket starts
+    best = [[0.0] + [float("inf")] * n]
+    start = [[0] * (n + 1)]
+    for k in range(1, max(1, max_buckets) + 1):
+        best.append([float("inf")] * (n + 1))
+        start.append([0] * (n + 1))
+        for end in range(1, n + 1):
+            for begin in range(k - 1, end):
+                cost = best[k - 1][begin] + work(begin, end)
+                if cost < best[k][end]:
+                    best[k][end], start[k][end] = cost, begin
+    k = min(range(1, len(best)), key=lambda j: best[j][n])
+    buckets, end = [], n
     while end:
-        groups.append(order[start[end]:end])
-        end = start[end]
-    return groups[::-1]
+        buckets.append(call[start[k][end]:end])
+        end, k = start[k][end], k - 1
+    return buckets[::-1]

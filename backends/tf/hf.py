@@ -8,6 +8,14 @@ while alibi has replaced its ``call`` (to read its output, or to feed it
 points of the integration path that alibi's gradient tape watches).
 alibi's gradients flow through the compiled functions unchanged, so the
 attributions are alibi's.
+
+Texts of different lengths share one alibi call (its fixed cost is paid
+once), padded to the longest; each row also carries its bucket's length
+(the forward keyword ``token_limit``), and the compiled head runs every
+pass in length buckets, each cut to its own length, so short texts do not
+pay for the long ones' padding. Padding changes no output of a
+right-padded row, so the logits, and alibi's gradients, are those of the
+whole row.
 """
 from __future__ import annotations
 
@@ -67,24 +75,57 @@ def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
             layer.call = saved
 
 
+#: Most length buckets one pass is cut into (each is one more copy of the model in the traced head).
+MAX_BUCKETS = 4
+
+
 @dataclass(frozen=True)
 class CompiledClassifier:
-    """The model as two ``tf.function`` s, traced once per model.
+    """The model as ``tf.function`` s, traced once per model (and number of buckets).
 
     Attributes:
         forward: ``(ids (N, L) int32, mask (N, L) int32) -> logits (N, C)``.
-        head: ``(ids, mask, embedded (N, L, d)) -> logits (N, C)``: the
-            model with the embeddings layer's output replaced by ``embedded``.
+        heads: ``k -> head``, ``head(ids, mask, embedded (N, L, d), bucket (N,), bounds (k,)) -> logits (N, C)``:
+            the model with the embeddings layer's output replaced by
+            ``embedded``, run on ``k`` length buckets: row ``i`` goes to bucket
+            ``bucket[i]``, which is cut to its first ``bounds[bucket[i]]``
+            columns (the rows are right-padded, and padding changes no
+            output, so a row's logits are those of the whole row).
         wrappers: the Keras wrappers built on these, by kind and output activation.
     """
 
+    tf: Any
     forward: Callable[..., Any]
-    head: Callable[..., Any]
+    head_function: Callable[..., Any]
+    embedded_dtype: Any
+    heads: Dict[int, Callable[..., Any]] = field(default_factory=dict)
     wrappers: Dict[str, Any] = field(default_factory=dict)
+
+    def head(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any = None) -> Any:
+        """Logits from the embeddings' output; with ``token_limit`` (per row, at least its real length),
+        rows with equal limits run together, each cut to its limit."""
+        tf = self.tf
+        if token_limit is None:
+            limits = np.full(int(embedded.shape[0]), int(embedded.shape[1]), dtype=np.int32)
+        else:
+            limits = np.asarray(token_limit, dtype=np.int32).reshape(-1)
+        bounds, bucket = np.unique(limits, return_inverse=True)
+        k = len(bounds)
+        if k > MAX_BUCKETS:  # more limits than the backend plans: merge the shortest into the next longer
+            bucket = np.maximum(bucket - (k - MAX_BUCKETS), 0)
+            bounds, k = bounds[k - MAX_BUCKETS:], MAX_BUCKETS
+        head = self.heads.get(k)
+        if head is None:
+            ids = tf.TensorSpec([None, None], tf.int32)
+            spec = tf.TensorSpec([None, None, None], self.embedded_dtype)
+            head = self.heads[k] = tf.function(functools.partial(self.head_function, k), input_signature=[
+                ids, ids, spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([k], tf.int32)])
+        return head(input_ids, attention_mask, embedded, tf.constant(bucket.astype(np.int32)),
+                    tf.constant(bounds.astype(np.int32)))
 
 
 def compiled_classifier(tf: Any, model: Any, embeddings: Any) -> CompiledClassifier:
-    """The compiled forward and head of ``model``; free dimensions in the
+    """The compiled forward and heads of ``model``; free dimensions in the
     signatures, so a new batch size or length does not retrace."""
     compiled = _COMPILED.get(model)
     if compiled is not None:
@@ -94,15 +135,21 @@ def compiled_classifier(tf: Any, model: Any, embeddings: Any) -> CompiledClassif
     def forward(input_ids: Any, attention_mask: Any) -> Any:
         return model_ref()(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
 
-    def head(input_ids: Any, attention_mask: Any, embedded: Any) -> Any:
-        with _output_replaced(embeddings, embedded):
-            return forward(input_ids, attention_mask)
+    def head(k: int, input_ids: Any, attention_mask: Any, embedded: Any, bucket: Any, bounds: Any) -> Any:
+        # dynamic_partition's gradient is dense (a stitch), so alibi's gradients stay plain tensors
+        rows = tf.dynamic_partition(tf.range(tf.shape(input_ids)[0]), bucket, k)
+        parts = [tf.dynamic_partition(x, bucket, k) for x in (input_ids, attention_mask, embedded)]
+        logits = []
+        for i in range(k):
+            n = bounds[i]
+            with _output_replaced(embeddings, parts[2][i][:, :n]):
+                logits.append(forward(parts[0][i][:, :n], parts[1][i][:, :n]))
+        return tf.dynamic_stitch(rows, logits)
 
     ids = tf.TensorSpec([None, None], tf.int32)
-    embedded = tf.TensorSpec([None, None, None], tf.as_dtype(embeddings.compute_dtype))
     compiled = _COMPILED[model] = CompiledClassifier(
-        forward=tf.function(forward, input_signature=[ids, ids]),
-        head=tf.function(head, input_signature=[ids, ids, embedded]),
+        tf=tf, forward=tf.function(forward, input_signature=[ids, ids]), head_function=head,
+        embedded_dtype=tf.as_dtype(embeddings.compute_dtype),
     )
     return compiled
 
@@ -155,7 +202,8 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             if compiled is None:
                 self.classifier = model
 
-        def call(self, input_ids: Any, attention_mask: Any = None, training: bool = False) -> Any:
+        def call(self, input_ids: Any, attention_mask: Any = None, token_limit: Any = None,
+                 training: bool = False) -> Any:
             import tensorflow as tf
 
             input_ids = tf.cast(input_ids, tf.int32)
@@ -163,7 +211,8 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             if self._compiled is None:
                 logits = self.classifier(input_ids=input_ids, attention_mask=mask, training=False).logits
             elif _call_replaced(self.embeddings):
-                logits = self._compiled.head(input_ids, mask, self.embeddings(input_ids=input_ids, training=False))
+                embedded = self.embeddings(input_ids=input_ids, training=False)
+                logits = self._compiled.head(input_ids, mask, embedded, token_limit)
             else:
                 logits = self._compiled.forward(input_ids, mask)
             return self.explained(logits)
@@ -176,10 +225,12 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             super().__init__(activation, n_outputs, (None, None), "float32")
             self._compiled = compiled
 
-        def call(self, embedded: Any, input_ids: Any = None, attention_mask: Any = None, training: bool = False) -> Any:
+        def call(self, embedded: Any, input_ids: Any = None, attention_mask: Any = None, token_limit: Any = None,
+                 training: bool = False) -> Any:
             import tensorflow as tf
 
-            logits = self._compiled.head(tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32), embedded)
+            logits = self._compiled.head(tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32), embedded,
+                                         token_limit)
             return self.explained(logits)
 
     return TokenClassifier, EmbeddedClassifier
@@ -227,6 +278,7 @@ class HFClassifier(ClassifierAdapter):
         self.size = _model_size(config)
         self.n_outputs = int(getattr(config, "num_labels", 2))
         self.compiled = compiled_classifier(tf, model, self.embeddings) if self.layer is self.embeddings else None
+        self.max_buckets = MAX_BUCKETS if self.compiled is not None else 1
         self.info = ModelInfo(framework="tensorflow", backend="tf",
                               name=getattr(config, "name_or_path", "") or type(model).__name__,
                               architecture=type(model).__name__)
@@ -238,8 +290,9 @@ class HFClassifier(ClassifierAdapter):
         pad_id = self.tokenizer.pad_token_id if baseline == "pad" else int(baseline)
         return pad_baseline(encoding.input_ids, encoding.special_mask, pad_id)
 
-    def batch(self, encodings: Sequence[Encoding], baseline: Any) -> Batch:
-        """Right-padded ids, attention mask and baseline ids (equal to the ids at padded columns)."""
+    def batch(self, encodings: Sequence[Encoding], baseline: Any, limits: Sequence[int]) -> Batch:
+        """Right-padded ids, attention mask and baseline ids (equal to the ids at padded columns); with
+        the compiled head, each row's bucket length as the forward keyword ``token_limit``."""
         if baseline == "zero" and self.compiled is None:
             raise InputError("baseline='zero' (the zero vector at the layer) needs the default layer "
                              f"{self.default_layer_name!r} on the 'tf' backend; use baseline='pad' or a token id")
@@ -253,7 +306,10 @@ class HFClassifier(ClassifierAdapter):
             mask[row, :n] = 1
             if baselines is not None:
                 baselines[row, :n] = self._baseline_ids(encoding, baseline)
-        return Batch(ids, baselines, {"attention_mask": mask}, [np.arange(len(e.input_ids)) for e in encodings])
+        kwargs = {"attention_mask": mask}
+        if self.max_buckets > 1:
+            kwargs["token_limit"] = np.asarray(limits, dtype=np.int32)
+        return Batch(ids, baselines, kwargs, [np.arange(len(e.input_ids)) for e in encodings])
 
     def _activation(self, output: str) -> str:
         """``"identity"``, ``"sigmoid"`` or ``"softmax"``: what turns the logits into the explained output."""
@@ -309,6 +365,6 @@ class HFClassifier(ClassifierAdapter):
         if batch.baselines is not None:
             return super().model_inputs(batch, output)
         embedded, baseline = self._vector_baseline(batch)
-        kwargs = {"input_ids": batch.inputs, "attention_mask": batch.forward_kwargs["attention_mask"]}
+        kwargs = {"input_ids": batch.inputs, **batch.forward_kwargs}
         return ModelInputs(self._cached_wrapper("embedded", self._activation(output)), None, embedded, baseline,
                            {k: self.tf.constant(v) for k, v in kwargs.items()})

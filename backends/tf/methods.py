@@ -16,11 +16,15 @@ This module imports neither TensorFlow nor alibi at module level.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
+import logging
 import sys
 import threading
+import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -130,18 +134,144 @@ def _alibi_explainers() -> Any:
     return sys.modules["alibi.explainers"]
 
 
+#: The forward keyword that carries each row's target into :func:`target_output_model`.
+TARGET_KEYWORD = "attribkit_target"
+
+#: Target output models, by explained model and form, dropped with the model.
+_TARGET_MODELS: "weakref.WeakKeyDictionary[Any, Dict[bool, Any]]" = weakref.WeakKeyDictionary()
+#: Whether a layer's output is one tensor (rather than a tuple), by layer.
+_ONE_TENSOR_LAYERS: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=None)
+def _target_output_class(keras: Any) -> type:
+    class TargetOutput(keras.Model):
+        """``model`` followed by the choice of each row's explained output: ``(N, C) -> (N, 1)``.
+
+        The target of each row comes in as the forward keyword
+        :data:`TARGET_KEYWORD`, which alibi repeats along the path with the
+        other forward keywords. Class ``t`` of a multi-output model gives
+        ``out[:, t]``; a single output gives ``out`` for class 1 and
+        ``-out`` for class 0 (the gradient of ``1 - p``, as alibi's own
+        sign flip, and the same difference between two points). With
+        ``two_columns`` the output is ``(N, 2)``, zeros then the chosen
+        output, for alibi to pick column 1 (see :func:`integrated_gradients`).
+        """
+
+        def __init__(self, model: Any, two_columns: bool):
+            super().__init__()
+            self.explained = model
+            self.two_columns = two_columns
+            if getattr(model, "inputs", None):
+                self.inputs = model.inputs
+
+        @property
+        def output_shape(self) -> Tuple[Optional[int], int]:
+            return (None, 2 if self.two_columns else 1)
+
+        def call(self, inputs: Any, training: bool = False, **kwargs: Any) -> Any:
+            import tensorflow as tf
+
+            target = tf.cast(tf.reshape(kwargs.pop(TARGET_KEYWORD), [-1]), tf.int32)
+            out = self.explained(inputs, **kwargs)
+            out = tf.reshape(out, [tf.shape(out)[0], -1])
+            if out.shape[-1] == 1:
+                chosen = out * tf.cast(2 * target - 1, out.dtype)[:, None]
+            else:
+                chosen = tf.reduce_sum(out * tf.one_hot(target, tf.shape(out)[1], dtype=out.dtype), axis=1,
+                                       keepdims=True)
+            return tf.concat([tf.zeros_like(chosen), chosen], axis=1) if self.two_columns else chosen
+
+    return TargetOutput
+
+
+def target_output_model(model: Any, two_columns: bool = False) -> Any:
+    """``model`` with its explained output chosen per row in the model (see ``TargetOutput``)."""
+    wrappers = _TARGET_MODELS.setdefault(model, {})
+    if two_columns not in wrappers:
+        import tensorflow as tf
+
+        wrappers[two_columns] = _target_output_class(tf.keras)(model, two_columns)
+    return wrappers[two_columns]
+
+
+def _layer_returns_one_tensor(job: AttributionJob, layer: Any) -> bool:
+    """Whether ``layer`` returns one tensor; found once per layer by running the model on one text."""
+    known = _ONE_TENSOR_LAYERS.get(layer)
+    if known is None:
+        outputs: List[Any] = []
+        original, saved = layer.call, layer.__dict__.get("call")
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            outputs.append(original(*args, **kwargs))
+            return outputs[-1]
+
+        layer.call = record
+        try:
+            job.model(job.inputs[:1], **{k: v[:1] for k, v in job.forward_kwargs.items()})
+        finally:
+            if saved is None:
+                del layer.call
+            else:
+                layer.call = saved
+        known = _ONE_TENSOR_LAYERS[layer] = not (outputs and isinstance(outputs[0], (tuple, list)))
+    return known
+
+
+class _ScalarOutputNotice(logging.Filter):
+    """Drops alibi's notice that a scalar-output model is explained without targets, while
+    :func:`integrated_gradients` runs in this thread (the targets are chosen in the model)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(self.active, "on", False) and "scalar output" in record.getMessage())
+
+
+_SCALAR_OUTPUT_NOTICE = _ScalarOutputNotice()
+
+
+@contextlib.contextmanager
+def _scalar_output_notice_dropped() -> Iterator[None]:
+    logger = logging.getLogger("alibi.explainers.integrated_gradients")
+    if _SCALAR_OUTPUT_NOTICE not in logger.filters:
+        logger.addFilter(_SCALAR_OUTPUT_NOTICE)
+    _SCALAR_OUTPUT_NOTICE.active.on = True
+    try:
+        yield
+    finally:
+        _SCALAR_OUTPUT_NOTICE.active.on = False
+
+
 def integrated_gradients(job: AttributionJob) -> AttributionResult:
     """Integrated Gradients to the layer's output, computed by ``alibi.explainers.IntegratedGradients``.
 
     Options: ``integration`` (``"gausslegendre"`` or ``"riemann_left|right|middle|trapezoid"``)
     and ``internal_batch_size`` (path points per pass; default
     ``job.rows_per_pass``). All texts of the job go to one ``explain`` call.
+
+    alibi is given the model followed by the choice of each row's target
+    (:func:`target_output_model`), a scalar output, and no target array:
+    the gradients are the same, but alibi then skips its eager ``gather_nd``
+    on every pass and its per-row sign flip for single-output models, and its
+    convergence delta is right for them too (alibi 0.9.6 computes it with
+    the wrong sign for a single-output model given targets). For a layer
+    that returns a tuple, alibi 0.9.6 fails with forward keywords and no
+    target, so there it gets the two-column form and target 1 for every row.
     """
     params = _integration_options(job)
-    explainer = _alibi_explainers().IntegratedGradients(job.model, layer=job.layer, n_steps=job.n_steps,
-                                    method=params["integration"], internal_batch_size=params["internal_batch_size"])
-    explanation = explainer.explain(job.inputs, forward_kwargs=dict(job.forward_kwargs) or None,
-                                    baselines=job.baselines, target=job.targets)
+    layer = None if job.layer is None else job.layer(job.model)
+    two_columns = layer is not None and not _layer_returns_one_tensor(job, layer)
+    explainer = _alibi_explainers().IntegratedGradients(
+        target_output_model(job.model, two_columns), layer=None if layer is None else (lambda model: layer),
+        n_steps=job.n_steps, method=params["integration"], internal_batch_size=params["internal_batch_size"])
+    forward_kwargs = {**job.forward_kwargs, TARGET_KEYWORD: np.asarray(job.targets, dtype=np.int32)}
+    target = np.ones(len(job.inputs), dtype=np.int64) if two_columns else None
+    with _scalar_output_notice_dropped():
+        explanation = explainer.explain(job.inputs, forward_kwargs=forward_kwargs, baselines=job.baselines,
+                                        target=target)
     attributions = np.asarray(explanation.attributions[0])
     if attributions.shape[:2] != job.inputs.shape[:2]:
         raise MethodError(f"alibi returned attributions of shape {attributions.shape} for inputs {job.inputs.shape}; "

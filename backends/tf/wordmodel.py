@@ -85,7 +85,7 @@ class KerasWordClassifier(ClassifierAdapter):
     def encode(self, text: str) -> WordEncoding:
         return encode_words(self.tokenizer, text, maxlen=self.maxlen, truncating=self.truncating)
 
-    def batch(self, encodings: Sequence[WordEncoding], baseline: Any) -> Batch:
+    def batch(self, encodings: Sequence[WordEncoding], baseline: Any, limits: Sequence[int]) -> Batch:
         """Ids padded with zeros on the ``padding`` side; the baseline is padding (0) unless a token id is given."""
         length = self.maxlen or max(len(e.input_ids) for e in encodings)
         ids, positions = pad_ids([e.input_ids for e in encodings], length, self.padding)
