@@ -19,7 +19,9 @@ not slow the other; after one warm-up call the fastest of ``--repeat`` runs
 counts, and the whole set is run ``--rounds`` times, interleaved, keeping the
 fastest (other work on the machine only ever adds time). Prints the times, the
 ratios to ``torch``, and the largest difference between the ``tf`` and ``torch``
-scores relative to the largest score.
+scores relative to the largest score. ``--threads N`` gives each framework N
+threads within an op and N across ops (TensorFlow runs independent ops side
+by side on its inter-op pool, so limiting only the first still uses every core).
 
 Usage::
 
@@ -83,6 +85,23 @@ def best_time(function, repeat):
     return min(times), result
 
 
+_LIMITED = set()
+
+
+def limit_threads(framework, threads):
+    """Give both of the framework's thread pools (within an op, and independent ops side by side) ``threads``
+    threads, once per process; ``None`` keeps its defaults."""
+    if not threads or framework.__name__ in _LIMITED:
+        return
+    if framework.__name__ == "torch":
+        framework.set_num_threads(threads)
+        framework.set_num_interop_threads(threads)
+    else:
+        framework.config.threading.set_intra_op_parallelism_threads(threads)
+        framework.config.threading.set_inter_op_parallelism_threads(threads)
+    _LIMITED.add(framework.__name__)
+
+
 def torch_worker(path, texts, repeat, threads):
     """``(seconds, scores)`` of the PyTorch backend."""
     import torch
@@ -90,8 +109,7 @@ def torch_worker(path, texts, repeat, threads):
 
     import attribkit
 
-    if threads:
-        torch.set_num_threads(threads)
+    limit_threads(torch, threads)
     model = BertForSequenceClassification.from_pretrained(path).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)
     seconds, explanations = best_time(
@@ -106,8 +124,7 @@ def captum_worker(path, texts, repeat, threads):
     from captum.attr import LayerIntegratedGradients
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    if threads:
-        torch.set_num_threads(threads)
+    limit_threads(torch, threads)
     model = BertForSequenceClassification.from_pretrained(path).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)
 
@@ -136,8 +153,7 @@ def tf_worker(path, texts, repeat, threads):
     from attribkit.backends.tf.runtime import import_tensorflow
 
     tf = import_tensorflow()
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    limit_threads(tf, threads)
     from transformers import AutoTokenizer, TFAutoModelForSequenceClassification
 
     model = TFAutoModelForSequenceClassification.from_pretrained(path, from_pt=True)
@@ -152,8 +168,7 @@ def alibi_worker(path, texts, repeat, threads):
     from attribkit.backends.tf.runtime import import_tensorflow
 
     tf = import_tensorflow()
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    limit_threads(tf, threads)
     import numpy as np
     import tf_keras as keras
     from alibi.explainers import IntegratedGradients
@@ -240,7 +255,8 @@ def main():
     parser.add_argument("--texts", type=int, default=8, help="texts per explain call (default 8)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs per process; the fastest counts")
     parser.add_argument("--rounds", type=int, default=2, help="times each process is run, interleaved")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads of both frameworks")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads of each framework, within an op and across ops")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
