@@ -196,12 +196,12 @@ def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets
     if buckets == "one per length":  # buckets cost nothing: every length runs cut to itself
         monkeypatch.setattr(costs, "BUCKET_OVERHEAD_FLOPS", 0.0)
         if tf_bert in _COMPILED:
-            _COMPILED[tf_bert].heads.clear()
+            _COMPILED[tf_bert].scorers.clear()
     expected, predictions = raw_alibi_scores(tf, keras, tf_bert, tokenizer, TEXTS,
                                              tokenizer.pad_token_id if baseline == "pad" else baseline, 25)
     explanations = attribkit.explain(tf_bert, tokenizer, TEXTS, baseline=baseline, internal_batch_size=25)
     if buckets == "one per length":
-        assert len({len(e.tokens) for e in explanations}) == 3 and set(_COMPILED[tf_bert].heads) == {3}
+        assert len({len(e.tokens) for e in explanations}) == 3 and {k for k, _ in _COMPILED[tf_bert].scorers} == {3}
     largest = max(np.abs(e).max() for e in expected)
     assert largest > 0.01
     for explanation, scores, predicted in zip(explanations, expected, predictions):

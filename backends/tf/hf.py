@@ -19,11 +19,12 @@ whole row.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, Mapping, MutableMapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, MutableMapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -75,8 +76,26 @@ def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
             layer.call = saved
 
 
+_UNTAPED_THREAD: List[concurrent.futures.ThreadPoolExecutor] = []
+
+
+def _untaped(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` run in a helper thread: gradient tapes belong to their thread, so no tape
+    of the caller records it."""
+    if not _UNTAPED_THREAD:
+        _UNTAPED_THREAD.append(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="attribkit-untaped"))
+    return _UNTAPED_THREAD[0].submit(function, *args).result()
+
+
 #: Most length buckets one pass is cut into (each is one more copy of the model in the traced head).
 MAX_BUCKETS = 4
+
+
+def explained_output(tf: Any, logits: Any, activation: str) -> Any:
+    """``logits`` (N, C) turned into the explained output: ``"identity"``, ``"sigmoid"`` or ``"softmax"``."""
+    if activation == "softmax":
+        return tf.nn.softmax(logits, axis=-1)
+    return tf.sigmoid(logits) if activation == "sigmoid" else logits
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,10 @@ class CompiledClassifier:
             ``bucket[i]``, which is cut to its first ``bounds[bucket[i]]``
             columns (the rows are right-padded, and padding changes no
             output, so a row's logits are those of the whole row).
+        scorers: ``(k, activation) -> scorer``, ``scorer(ids, mask, embedded, bucket, bounds, weights (N, C))
+            -> (scores (N,), gradient (N, L, d))``: each row's
+            ``sum(weights * explained output)`` and its gradient to
+            ``embedded``, computed in one compiled call (see :meth:`scores`).
         wrappers: the Keras wrappers built on these, by kind and output activation.
     """
 
@@ -99,12 +122,11 @@ class CompiledClassifier:
     head_function: Callable[..., Any]
     embedded_dtype: Any
     heads: Dict[int, Callable[..., Any]] = field(default_factory=dict)
+    scorers: Dict[Tuple[int, str], Callable[..., Any]] = field(default_factory=dict)
     wrappers: Dict[str, Any] = field(default_factory=dict)
 
-    def head(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any = None) -> Any:
-        """Logits from the embeddings' output; with ``token_limit`` (per row, at least its real length),
-        rows with equal limits run together, each cut to its limit."""
-        tf = self.tf
+    def _buckets(self, embedded: Any, token_limit: Any) -> Tuple[Any, Any, int]:
+        """Each row's bucket (N,) and the buckets' lengths (k,), as int32 tensors, and ``k``."""
         if token_limit is None:
             limits = np.full(int(embedded.shape[0]), int(embedded.shape[1]), dtype=np.int32)
         else:
@@ -114,14 +136,65 @@ class CompiledClassifier:
         if k > MAX_BUCKETS:  # more limits than the backend plans: merge the shortest into the next longer
             bucket = np.maximum(bucket - (k - MAX_BUCKETS), 0)
             bounds, k = bounds[k - MAX_BUCKETS:], MAX_BUCKETS
+        return self.tf.constant(bucket.astype(np.int32)), self.tf.constant(bounds.astype(np.int32)), k
+
+    def _signature(self, k: int, *extra: Any) -> List[Any]:
+        tf = self.tf
+        ids = tf.TensorSpec([None, None], tf.int32)
+        return [ids, ids, tf.TensorSpec([None, None, None], self.embedded_dtype), tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([k], tf.int32), *extra]
+
+    def head(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any = None) -> Any:
+        """Logits from the embeddings' output; with ``token_limit`` (per row, at least its real length),
+        rows with equal limits run together, each cut to its limit."""
+        bucket, bounds, k = self._buckets(embedded, token_limit)
         head = self.heads.get(k)
         if head is None:
-            ids = tf.TensorSpec([None, None], tf.int32)
-            spec = tf.TensorSpec([None, None, None], self.embedded_dtype)
-            head = self.heads[k] = tf.function(functools.partial(self.head_function, k), input_signature=[
-                ids, ids, spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([k], tf.int32)])
-        return head(input_ids, attention_mask, embedded, tf.constant(bucket.astype(np.int32)),
-                    tf.constant(bounds.astype(np.int32)))
+            head = self.heads[k] = self.tf.function(functools.partial(self.head_function, k),
+                                                    input_signature=self._signature(k))
+        return head(input_ids, attention_mask, embedded, bucket, bounds)
+
+    def scores(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, weights: Any,
+               activation: str) -> Any:
+        """Each row's ``sum(weights * explained output)``, shape ``(N,)``, differentiable to ``embedded``.
+
+        The forward and backward passes run in one compiled call, which
+        returns the scores and their gradient to ``embedded``; a caller's
+        gradient tape gets that gradient through ``tf.custom_gradient`` (each
+        row's score depends on its own row of ``embedded`` only, so the
+        gradient of the tape's target is the upstream gradient times it).
+        Differentiating a compiled head from outside instead makes
+        TensorFlow keep every intermediate of the forward call for a second
+        call, and runs about 1.5 times slower (``docs/backend-tf.md``, Speed).
+        The gradient is computed even when no tape asks for it (alibi's two
+        forward passes to read the layer's output, one row per text each).
+        """
+        tf = self.tf
+        bucket, bounds, k = self._buckets(embedded, token_limit)
+        scorer = self.scorers.get((k, activation))
+        if scorer is None:
+            scorer = self.scorers[k, activation] = tf.function(
+                functools.partial(self._score_function, k, activation),
+                input_signature=self._signature(k, tf.TensorSpec([None, None], self.embedded_dtype)))
+        # in another thread, out of the caller's tapes (they would watch the model's weights, and make
+        # TensorFlow keep every intermediate of the compiled call for a gradient nobody asks for)
+        values, gradient = _untaped(scorer, input_ids, attention_mask, embedded, bucket, bounds,
+                                    tf.cast(weights, self.embedded_dtype))
+
+        @tf.custom_gradient
+        def scored(embedded: Any) -> Any:
+            return tf.identity(values), lambda upstream: tf.reshape(upstream, [-1, 1, 1]) * gradient
+
+        return scored(embedded)
+
+    def _score_function(self, k: int, activation: str, input_ids: Any, attention_mask: Any, embedded: Any,
+                        bucket: Any, bounds: Any, weights: Any) -> Tuple[Any, Any]:
+        tf = self.tf
+        with tf.GradientTape() as tape:
+            tape.watch(embedded)
+            logits = self.head_function(k, input_ids, attention_mask, embedded, bucket, bounds)
+            values = tf.reduce_sum(explained_output(tf, logits, activation) * weights, axis=1)
+        return values, tape.gradient(values, embedded)
 
 
 def compiled_classifier(tf: Any, model: Any, embeddings: Any) -> CompiledClassifier:
@@ -179,9 +252,7 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
         def explained(self, logits: Any) -> Any:
             import tensorflow as tf
 
-            if self._activation == "softmax":
-                return tf.nn.softmax(logits, axis=-1)
-            return tf.sigmoid(logits) if self._activation == "sigmoid" else logits
+            return explained_output(tf, logits, self._activation)
 
     class TokenClassifier(Explained):
         """``(input_ids (N, L), attention_mask (N, L)) -> (N, C)``.
@@ -217,6 +288,20 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
                 logits = self._compiled.forward(input_ids, mask)
             return self.explained(logits)
 
+        def weighted_output(self, input_ids: Any, weights: Any, attention_mask: Any = None, token_limit: Any = None,
+                            training: bool = False) -> Any:
+            """``sum(weights * output)`` per row, ``(N,)``, with its gradient computed in the compiled
+            call (:meth:`CompiledClassifier.scores`), while alibi feeds or reads the embeddings' output;
+            None otherwise (the caller then uses the output)."""
+            import tensorflow as tf
+
+            if self._compiled is None or not _call_replaced(self.embeddings):
+                return None
+            input_ids = tf.cast(input_ids, tf.int32)
+            mask = tf.ones_like(input_ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+            embedded = self.embeddings(input_ids=input_ids, training=False)
+            return self._compiled.scores(input_ids, mask, embedded, token_limit, weights, self._activation)
+
     class EmbeddedClassifier(Explained):
         """``(embedded (N, L, d), input_ids=(N, L), attention_mask=(N, L)) -> (N, C)``: the model from
         the embeddings' output on, for baselines given as vectors there (alibi attributes to its input)."""
@@ -232,6 +317,14 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             logits = self._compiled.head(tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32), embedded,
                                          token_limit)
             return self.explained(logits)
+
+        def weighted_output(self, embedded: Any, weights: Any, input_ids: Any = None, attention_mask: Any = None,
+                            token_limit: Any = None, training: bool = False) -> Any:
+            """``sum(weights * output)`` per row, ``(N,)``, with its gradient computed in the compiled call."""
+            import tensorflow as tf
+
+            return self._compiled.scores(tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32),
+                                         tf.convert_to_tensor(embedded), token_limit, weights, self._activation)
 
     return TokenClassifier, EmbeddedClassifier
 

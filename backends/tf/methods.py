@@ -156,6 +156,11 @@ def _target_output_class(keras: Any) -> type:
         sign flip, and the same difference between two points). With
         ``two_columns`` the output is ``(N, 2)``, zeros then the chosen
         output, for alibi to pick column 1 (see :func:`integrated_gradients`).
+
+        A model with a ``weighted_output(inputs, weights, **kwargs)`` method
+        (the Hugging Face wrappers) computes the chosen output itself,
+        ``sum(weights * output)`` per row with :func:`target_weights`, and
+        its gradient with it; it returns None where it cannot.
         """
 
         def __init__(self, model: Any, two_columns: bool):
@@ -173,16 +178,26 @@ def _target_output_class(keras: Any) -> type:
             import tensorflow as tf
 
             target = tf.cast(tf.reshape(kwargs.pop(TARGET_KEYWORD), [-1]), tf.int32)
-            out = self.explained(inputs, **kwargs)
-            out = tf.reshape(out, [tf.shape(out)[0], -1])
-            if out.shape[-1] == 1:
-                chosen = out * tf.cast(2 * target - 1, out.dtype)[:, None]
-            else:
-                chosen = tf.reduce_sum(out * tf.one_hot(target, tf.shape(out)[1], dtype=out.dtype), axis=1,
-                                       keepdims=True)
+            weighted = getattr(self.explained, "weighted_output", None)
+            chosen = None
+            if weighted is not None:
+                chosen = weighted(inputs, target_weights(tf, target, self.explained.output_shape[-1]), **kwargs)
+            if chosen is None:
+                out = self.explained(inputs, **kwargs)
+                out = tf.reshape(out, [tf.shape(out)[0], -1])
+                chosen = tf.reduce_sum(out * target_weights(tf, target, out.shape[-1], out.dtype), axis=1)
+            chosen = tf.reshape(chosen, [-1, 1])
             return tf.concat([tf.zeros_like(chosen), chosen], axis=1) if self.two_columns else chosen
 
     return TargetOutput
+
+
+def target_weights(tf: Any, target: Any, n_outputs: int, dtype: Any = "float32") -> Any:
+    """Per row, the weights of the outputs whose sum is the explained output, ``(N, n_outputs)``:
+    one-hot for several outputs; for one output ``+1`` for class 1, ``-1`` for class 0."""
+    if n_outputs == 1:
+        return tf.cast(2 * target - 1, dtype)[:, None]
+    return tf.one_hot(target, n_outputs, dtype=dtype)
 
 
 def target_output_model(model: Any, two_columns: bool = False) -> Any:
