@@ -5,9 +5,10 @@ explained output (probabilities or logits), as in alibi's own transformer
 example. To make alibi fast, the wrapper runs the model as ``tf.function`` s
 traced once per model; only the embeddings layer runs eagerly, and only
 while alibi has replaced its ``call`` (to read its output, or to feed it
-points of the integration path that alibi's gradient tape watches).
-alibi's gradients flow through the compiled functions unchanged, so the
-attributions are alibi's.
+points of the integration path that alibi's gradient tape watches). Then
+each pass runs forward and backward in one compiled call, which hands the
+gradient of the explained output to alibi's tape (``tf.custom_gradient``);
+alibi integrates it as usual, so the attributions are alibi's.
 
 Texts of different lengths share one alibi call (its fixed cost is paid
 once), padded to the longest; each row also carries its bucket's length
