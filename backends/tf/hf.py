@@ -166,7 +166,7 @@ class CompiledClassifier:
         gradient of the tape's target is the upstream gradient times it).
         Differentiating a compiled head from outside instead makes
         TensorFlow keep every intermediate of the forward call for a second
-        call, and runs about 1.5 times slower (``docs/backend-tf.md``, Speed).
+        call, and runs 1.4-1.5 times slower on MiniLM (``benchmarks/bench_tf_gradient_call.py``).
         The gradient is computed even when no tape asks for it (alibi's two
         forward passes to read the layer's output, one row per text each).
         """
