@@ -77,15 +77,15 @@ def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
             layer.call = saved
 
 
-_UNTAPED_THREAD: List[concurrent.futures.ThreadPoolExecutor] = []
+@functools.lru_cache(maxsize=None)
+def _untaped_thread() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="attribkit-untaped")
 
 
 def _untaped(function: Callable[..., Any], *args: Any) -> Any:
     """``function(*args)`` run in a helper thread: gradient tapes belong to their thread, so no tape
     of the caller records it."""
-    if not _UNTAPED_THREAD:
-        _UNTAPED_THREAD.append(concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="attribkit-untaped"))
-    return _UNTAPED_THREAD[0].submit(function, *args).result()
+    return _untaped_thread().submit(function, *args).result()
 
 
 #: Most length buckets one pass is cut into (each is one more copy of the model in the traced head).
@@ -228,6 +228,14 @@ def compiled_classifier(tf: Any, model: Any, embeddings: Any) -> CompiledClassif
     return compiled
 
 
+def _ids_and_mask(input_ids: Any, attention_mask: Any) -> Tuple[Any, Any]:
+    """``input_ids`` and the attention mask (all ones when None) as int32 tensors."""
+    import tensorflow as tf
+
+    input_ids = tf.cast(input_ids, tf.int32)
+    return input_ids, tf.ones_like(input_ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+
+
 @functools.lru_cache(maxsize=None)
 def _wrapper_classes(keras: Any) -> Tuple[type, type]:
     """The two Keras wrappers alibi is given, built on ``keras`` (``tf_keras``)."""
@@ -276,10 +284,7 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
 
         def call(self, input_ids: Any, attention_mask: Any = None, token_limit: Any = None,
                  training: bool = False) -> Any:
-            import tensorflow as tf
-
-            input_ids = tf.cast(input_ids, tf.int32)
-            mask = tf.ones_like(input_ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+            input_ids, mask = _ids_and_mask(input_ids, attention_mask)
             if self._compiled is None:
                 logits = self.classifier(input_ids=input_ids, attention_mask=mask, training=False).logits
             elif _call_replaced(self.embeddings):
@@ -294,12 +299,9 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             """``sum(weights * output)`` per row, ``(N,)``, with its gradient computed in the compiled
             call (:meth:`CompiledClassifier.scores`), while alibi feeds or reads the embeddings' output;
             None otherwise (the caller then uses the output)."""
-            import tensorflow as tf
-
             if self._compiled is None or not _call_replaced(self.embeddings):
                 return None
-            input_ids = tf.cast(input_ids, tf.int32)
-            mask = tf.ones_like(input_ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+            input_ids, mask = _ids_and_mask(input_ids, attention_mask)
             embedded = self.embeddings(input_ids=input_ids, training=False)
             return self._compiled.scores(input_ids, mask, embedded, token_limit, weights, self._activation)
 

@@ -210,8 +210,13 @@ def target_output_model(model: Any, two_columns: bool = False) -> Any:
     return wrappers[two_columns]
 
 
+class _LayerOutputSeen(Exception):
+    """Ends the forward pass of :func:`_layer_returns_one_tensor` once the layer has run."""
+
+
 def _layer_returns_one_tensor(job: AttributionJob, layer: Any) -> bool:
-    """Whether ``layer`` returns one tensor; found once per layer by running the model on one text."""
+    """Whether ``layer`` returns one tensor; found once per layer by running the model on one text,
+    up to that layer (the rest of the model, and tracing it, is not needed)."""
     known = _ONE_TENSOR_LAYERS.get(layer)
     if known is None:
         outputs: List[Any] = []
@@ -219,11 +224,13 @@ def _layer_returns_one_tensor(job: AttributionJob, layer: Any) -> bool:
 
         def record(*args: Any, **kwargs: Any) -> Any:
             outputs.append(original(*args, **kwargs))
-            return outputs[-1]
+            raise _LayerOutputSeen
 
         layer.call = record
         try:
             job.model(job.inputs[:1], **{k: v[:1] for k, v in job.forward_kwargs.items()})
+        except _LayerOutputSeen:
+            pass
         finally:
             if saved is None:
                 del layer.call
