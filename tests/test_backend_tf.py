@@ -214,10 +214,12 @@ def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets
     assert params["internal_batch_size"] == 25 and params["n_steps"] == 50
 
 
-@pytest.mark.parametrize("activation", ["softmax", "identity"])
-def test_compiled_scores_gradient_equals_autodiff(tf, tf_bert, tokenizer, activation):
+@pytest.mark.parametrize("activation, embedded_from_ids", [("softmax", False), ("identity", False),
+                                                          ("softmax", True)])
+def test_compiled_scores_gradient_equals_autodiff(tf, tf_bert, tokenizer, activation, embedded_from_ids):
     """The gradient the compiled call hands to a tape (any upstream gradient, rows in three length
-    buckets) equals TensorFlow's own gradient of the same output through the uncompiled model."""
+    buckets) equals TensorFlow's own gradient of the same output through the uncompiled model; also
+    when the scores come from the ids and the gradient is computed on demand."""
     from attribkit.backends.tf.hf import _output_replaced, compiled_classifier, explained_output, find_embeddings
 
     embeddings, _ = find_embeddings(tf_bert)
@@ -231,7 +233,7 @@ def test_compiled_scores_gradient_equals_autodiff(tf, tf_bert, tokenizer, activa
     assert len(set(limits)) == 3
     with tf.GradientTape() as tape:
         tape.watch(embedded)
-        scores = compiled.scores(ids, mask, embedded, limits, weights, activation)
+        scores = compiled.scores(ids, mask, embedded, limits, weights, activation, embedded_from_ids)
         loss = tf.reduce_sum(scores * upstream)
     fused = tape.gradient(loss, embedded).numpy()
     with tf.GradientTape() as tape:
@@ -244,6 +246,23 @@ def test_compiled_scores_gradient_equals_autodiff(tf, tf_bert, tokenizer, activa
     np.testing.assert_allclose(scores.numpy(), expected_scores.numpy(), rtol=1e-5, atol=1e-6)
     assert np.abs(expected).max() > 1e-3
     assert np.abs(fused - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
+def test_gradient_only_on_path_passes(tf, tf_bert, tokenizer, monkeypatch):
+    """alibi's two passes that read the embeddings' output (texts, baselines) run forward only: the
+    compiled forward-and-backward call runs once per pass over the path (that the scores stay alibi's
+    is ``test_scores_equal_raw_alibi``). The embeddings' own call is back once the explanation is done."""
+    from attribkit.backends.tf import hf
+
+    calls = []
+    fused = hf.CompiledClassifier._fused
+    monkeypatch.setattr(hf.CompiledClassifier, "_fused",
+                        lambda self, ids, *args: calls.append(int(ids.shape[0])) or fused(self, ids, *args))
+    embeddings, _ = hf.find_embeddings(tf_bert)
+    before = vars(embeddings).get("call")
+    attribkit.explain(tf_bert, tokenizer, TEXTS, backend="tf", n_steps=20, internal_batch_size=25)
+    assert calls == [25, 25, 10]  # 20 steps x 3 texts, in passes of 25 rows
+    assert vars(embeddings).get("call") is before and embeddings not in hf._NOTING_CALLS
 
 
 @pytest.mark.parametrize("kind, baseline", [("bert", "pad"), ("distilbert", "pad"), ("roberta", "pad"),

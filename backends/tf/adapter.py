@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, ContextManager, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -123,6 +124,10 @@ class ClassifierAdapter(abc.ABC):
         both = self.raw_outputs(np.concatenate([batch.inputs, batch.baselines]),
                                 {k: np.concatenate([v, v]) for k, v in batch.forward_kwargs.items()})
         return both[:len(batch.inputs)], both[len(batch.inputs):]
+
+    def attributing(self) -> ContextManager[None]:
+        """A context the method runs in (the Hugging Face adapter notes when alibi reads the layer's output)."""
+        return contextlib.nullcontext()
 
     def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
         """``batch`` attributed to the layer's output, with token-id baselines.

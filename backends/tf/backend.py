@@ -193,7 +193,8 @@ class _Call:
             n_steps=request.n_steps, rows_per_pass=rows_per_pass(adapter.size, batch.inputs.shape[1], self.threads),
             options=self.options,
         )
-        result = request.method.function(job)
+        with adapter.attributing():
+            result = request.method.function(job)
         _check_result(result, job)
         method = Method(request.method.name, request.output, {
             "n_steps": request.n_steps, "baseline": baseline_description(request.baseline),

@@ -23,9 +23,11 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
+import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Mapping, MutableMapping, Optional, Sequence, Tuple
+from typing import (Any, Callable, ContextManager, Dict, Iterator, List, Mapping, MutableMapping, Optional, Sequence,
+                    Tuple)
 
 import numpy as np
 
@@ -57,10 +59,38 @@ def find_embeddings(model: Any) -> Tuple[Any, str]:
     return embeddings, f"{prefix}.embeddings"
 
 
+class _NotingCall:
+    """The embeddings' ``call`` while a method runs (:meth:`HFClassifier.attributing`): their own call,
+    noting in the calling thread that it ran.
+
+    alibi replaces the layer's ``call`` on every pass: to read the layer's
+    output it calls the call it found (this one); to integrate, it returns
+    points of the path instead and differentiates the model's output with
+    respect to them. So in a pass in which the embeddings ran, the gradient
+    is computed only if a tape asks for it (see ``TokenClassifier.weighted_output``).
+    """
+
+    def __init__(self, original: Callable[..., Any]):
+        self.original = original
+        self.local = threading.local()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.local.ran = True
+        return self.original(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def noting(self) -> Iterator[Callable[[], bool]]:
+        """Yields a function that says whether the embeddings ran since the block began (in this thread)."""
+        self.local.ran = False
+        yield lambda: getattr(self.local, "ran", False)
+
+
 def _call_replaced(layer: Any) -> bool:
-    """Whether ``layer.call`` is currently someone else's function (alibi sets and restores it on the instance)."""
+    """Whether ``layer.call`` is currently someone else's function (alibi sets and restores it on the
+    instance); the layer's own call, or attribkit's :class:`_NotingCall`, is not."""
     call = vars(layer).get("call")
-    return call is not None and getattr(call, "__func__", None) is not type(layer).call
+    return (call is not None and not isinstance(call, _NotingCall)
+            and getattr(call, "__func__", None) is not type(layer).call)
 
 
 @contextlib.contextmanager
@@ -71,6 +101,28 @@ def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
     try:
         yield
     finally:
+        if saved is None:
+            del layer.call
+        else:
+            layer.call = saved
+
+
+#: The :class:`_NotingCall` of each layer while it is installed (alibi swaps the layer's ``call`` meanwhile).
+_NOTING_CALLS: MutableMapping[Any, _NotingCall] = weakref.WeakKeyDictionary()
+
+
+@contextlib.contextmanager
+def _noting_call_installed(layer: Any) -> Iterator[None]:
+    """While the block runs, ``layer.call`` is a :class:`_NotingCall` of its own call; then what it was."""
+    if layer in _NOTING_CALLS:
+        yield
+        return
+    saved = layer.__dict__.get("call")
+    layer.call = _NOTING_CALLS[layer] = _NotingCall(layer.call)
+    try:
+        yield
+    finally:
+        del _NOTING_CALLS[layer]
         if saved is None:
             del layer.call
         else:
@@ -156,20 +208,47 @@ class CompiledClassifier:
         return head(input_ids, attention_mask, embedded, bucket, bounds)
 
     def scores(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, weights: Any,
-               activation: str) -> Any:
+               activation: str, embedded_from_ids: bool = False) -> Any:
         """Each row's ``sum(weights * explained output)``, shape ``(N,)``, differentiable to ``embedded``.
 
-        The forward and backward passes run in one compiled call, which
-        returns the scores and their gradient to ``embedded``; a caller's
-        gradient tape gets that gradient through ``tf.custom_gradient`` (each
-        row's score depends on its own row of ``embedded`` only, so the
-        gradient of the tape's target is the upstream gradient times it).
-        Differentiating a compiled head from outside instead makes
-        TensorFlow keep every intermediate of the forward call for a second
-        call, and runs 1.4-1.5 times slower on MiniLM (``benchmarks/bench_tf_gradient_call.py``).
-        The gradient is computed even when no tape asks for it (alibi's two
-        forward passes to read the layer's output, one row per text each).
+        The forward and backward passes run in one compiled call (:meth:`_fused`),
+        which returns the scores and their gradient to ``embedded``; a
+        caller's gradient tape gets that gradient through
+        ``tf.custom_gradient`` (each row's score depends on its own row of
+        ``embedded`` only, so the gradient of the tape's target is the
+        upstream gradient times it). Differentiating a compiled head from
+        outside instead makes TensorFlow keep every intermediate of the
+        forward call for a second call, and runs 1.4-1.5 times slower on
+        MiniLM (``benchmarks/bench_tf_gradient_call.py``).
+
+        With ``embedded_from_ids`` (``embedded`` is the embeddings' own output
+        for ``input_ids``: alibi reading the layer's output), the scores come
+        from the compiled forward pass on the ids, already traced for the
+        predictions, and the gradient is computed only if a tape asks for it.
         """
+        tf = self.tf
+        weights = tf.cast(weights, self.embedded_dtype)
+        if embedded_from_ids:
+            values = tf.reduce_sum(explained_output(tf, _untaped(self.forward, input_ids, attention_mask), activation)
+                                   * weights, axis=1)
+            gradient = None
+        else:
+            values, gradient = self._fused(input_ids, attention_mask, embedded, token_limit, weights, activation)
+
+        @tf.custom_gradient
+        def scored(embedded: Any) -> Any:
+            def backward(upstream: Any) -> Any:
+                rows = gradient if gradient is not None else self._fused(
+                    input_ids, attention_mask, embedded, token_limit, weights, activation)[1]
+                return tf.reshape(upstream, [-1, 1, 1]) * rows
+
+            return tf.identity(values), backward
+
+        return scored(embedded)
+
+    def _fused(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, weights: Any,
+               activation: str) -> Tuple[Any, Any]:
+        """The scores ``(N,)`` and their gradient to ``embedded`` ``(N, L, d)``, from one compiled call."""
         tf = self.tf
         bucket, bounds, k = self._buckets(embedded, token_limit)
         scorer = self.scorers.get((k, activation))
@@ -179,14 +258,7 @@ class CompiledClassifier:
                 input_signature=self._signature(k, tf.TensorSpec([None, None], self.embedded_dtype)))
         # in another thread, out of the caller's tapes (they would watch the model's weights, and make
         # TensorFlow keep every intermediate of the compiled call for a gradient nobody asks for)
-        values, gradient = _untaped(scorer, input_ids, attention_mask, embedded, bucket, bounds,
-                                    tf.cast(weights, self.embedded_dtype))
-
-        @tf.custom_gradient
-        def scored(embedded: Any) -> Any:
-            return tf.identity(values), lambda upstream: tf.reshape(upstream, [-1, 1, 1]) * gradient
-
-        return scored(embedded)
+        return _untaped(scorer, input_ids, attention_mask, embedded, bucket, bounds, weights)
 
     def _score_function(self, k: int, activation: str, input_ids: Any, attention_mask: Any, embedded: Any,
                         bucket: Any, bounds: Any, weights: Any) -> Tuple[Any, Any]:
@@ -296,14 +368,22 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
 
         def weighted_output(self, input_ids: Any, weights: Any, attention_mask: Any = None, token_limit: Any = None,
                             training: bool = False) -> Any:
-            """``sum(weights * output)`` per row, ``(N,)``, with its gradient computed in the compiled
-            call (:meth:`CompiledClassifier.scores`), while alibi feeds or reads the embeddings' output;
-            None otherwise (the caller then uses the output)."""
+            """``sum(weights * output)`` per row, ``(N,)``, while alibi feeds or reads the embeddings'
+            output; None otherwise (the caller then uses the output).
+
+            When alibi feeds points of the path, the gradient is computed with
+            the output (:meth:`CompiledClassifier.scores`). When the embeddings
+            ran (alibi reads their output; known while
+            :meth:`HFClassifier.attributing` is active), only if asked for.
+            """
             if self._compiled is None or not _call_replaced(self.embeddings):
                 return None
             input_ids, mask = _ids_and_mask(input_ids, attention_mask)
-            embedded = self.embeddings(input_ids=input_ids, training=False)
-            return self._compiled.scores(input_ids, mask, embedded, token_limit, weights, self._activation)
+            noting = _NOTING_CALLS.get(self.embeddings)
+            with noting.noting() if noting is not None else contextlib.nullcontext(lambda: False) as embeddings_ran:
+                embedded = self.embeddings(input_ids=input_ids, training=False)
+            return self._compiled.scores(input_ids, mask, embedded, token_limit, weights, self._activation,
+                                         embedded_from_ids=embeddings_ran())
 
     class EmbeddedClassifier(Explained):
         """``(embedded (N, L, d), input_ids=(N, L), attention_mask=(N, L)) -> (N, C)``: the model from
@@ -454,6 +534,11 @@ class HFClassifier(ClassifierAdapter):
             lambda a, b: wrapper(baseline[a:b], input_ids=batch.inputs[a:b], attention_mask=mask[a:b]).numpy(),
             len(baseline))
         return self.raw_outputs(batch.inputs, batch.forward_kwargs), raw_baseline
+
+    def attributing(self) -> ContextManager[None]:
+        """With the compiled head, the embeddings' call notes when it runs (:class:`_NotingCall`), so the
+        passes in which alibi only reads their output compute no gradient."""
+        return _noting_call_installed(self.embeddings) if self.compiled is not None else contextlib.nullcontext()
 
     def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
         """Token-id baselines as usual; for the zero-vector baseline alibi gets the embeddings'
