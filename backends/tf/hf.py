@@ -229,9 +229,7 @@ class CompiledClassifier:
         tf = self.tf
         weights = tf.cast(weights, self.embedded_dtype)
         if embedded_from_ids:
-            values = tf.reduce_sum(explained_output(tf, _untaped(self.forward, input_ids, attention_mask), activation)
-                                   * weights, axis=1)
-            gradient = None
+            values, gradient = _untaped(self.forward_scores, input_ids, attention_mask, weights, activation), None
         else:
             values, gradient = self._fused(input_ids, attention_mask, embedded, token_limit, weights, activation)
 
@@ -245,6 +243,12 @@ class CompiledClassifier:
             return tf.identity(values), backward
 
         return scored(embedded)
+
+    def forward_scores(self, input_ids: Any, attention_mask: Any, weights: Any, activation: str) -> Any:
+        """Each row's ``sum(weights * explained output)``, shape ``(N,)``, from the compiled forward pass on the ids."""
+        tf = self.tf
+        logits = self.forward(input_ids, attention_mask)
+        return tf.reduce_sum(explained_output(tf, logits, activation) * tf.cast(weights, logits.dtype), axis=1)
 
     def _fused(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, weights: Any,
                activation: str) -> Tuple[Any, Any]:
@@ -368,17 +372,20 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
 
         def weighted_output(self, input_ids: Any, weights: Any, attention_mask: Any = None, token_limit: Any = None,
                             training: bool = False) -> Any:
-            """``sum(weights * output)`` per row, ``(N,)``, while alibi feeds or reads the embeddings'
-            output; None otherwise (the caller then uses the output).
+            """``sum(weights * output)`` per row, ``(N,)``; None without the compiled functions (the
+            caller then uses the output).
 
-            When alibi feeds points of the path, the gradient is computed with
-            the output (:meth:`CompiledClassifier.scores`). When the embeddings
-            ran (alibi reads their output; known while
-            :meth:`HFClassifier.attributing` is active), only if asked for.
+            When alibi feeds points of the path to the embeddings, the gradient
+            is computed with the output (:meth:`CompiledClassifier.scores`);
+            when the embeddings ran while alibi reads their output (known
+            while :meth:`HFClassifier.attributing` is active), only if asked
+            for; otherwise the whole model runs compiled.
             """
-            if self._compiled is None or not _call_replaced(self.embeddings):
+            if self._compiled is None:
                 return None
             input_ids, mask = _ids_and_mask(input_ids, attention_mask)
+            if not _call_replaced(self.embeddings):
+                return self._compiled.forward_scores(input_ids, mask, weights, self._activation)
             noting = _NOTING_CALLS.get(self.embeddings)
             with noting.noting() if noting is not None else contextlib.nullcontext(lambda: False) as embeddings_ran:
                 embedded = self.embeddings(input_ids=input_ids, training=False)
