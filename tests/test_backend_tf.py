@@ -265,6 +265,35 @@ def test_gradient_only_on_path_passes(tf, tf_bert, tokenizer, monkeypatch):
     assert vars(embeddings).get("call") is before and embeddings not in hf._NOTING_CALLS
 
 
+def test_each_row_runs_forward_once_per_explanation(tf, tf_bert, tokenizer):
+    """The backend's predictions run the texts and baselines forward; alibi's five plain forward passes
+    over the same rows reuse those logits, which equal a fresh forward pass, and are forgotten after."""
+    from attribkit.backends.tf import hf
+
+    embeddings, _ = hf.find_embeddings(tf_bert)
+    compiled = hf.compiled_classifier(tf, tf_bert, embeddings)
+    forward, rows = compiled.forward, []
+
+    def counted(ids, mask):
+        rows.append(int(ids.shape[0]))
+        return forward(ids, mask)
+
+    object.__setattr__(compiled, "forward", counted)
+    try:
+        attribkit.explain(tf_bert, tokenizer, TEXTS, backend="tf", n_steps=8)
+        assert rows == [2 * len(TEXTS)] and not compiled.remembered
+        batch = tokenizer(TEXTS + ["not good"], padding=True, return_tensors="np")
+        ids, mask = tf.constant(batch["input_ids"], tf.int32), tf.constant(batch["attention_mask"], tf.int32)
+        with compiled.remembering():
+            compiled.logits(ids[:2], mask[:2])
+            mixed = compiled.logits(ids[1:], mask[1:]).numpy()
+        assert rows[1:] == [2, 2]  # rows 0-1, then only the two not run before
+    finally:
+        object.__setattr__(compiled, "forward", forward)
+    np.testing.assert_allclose(mixed, forward(ids[1:], mask[1:]).numpy(), rtol=1e-5, atol=1e-6)
+    assert not compiled.remembered
+
+
 @pytest.mark.parametrize("kind, baseline", [("bert", "pad"), ("distilbert", "pad"), ("roberta", "pad"),
                                             ("bert", "zero")])
 def test_same_weights_same_explanation(pt_pair, kind, baseline):

@@ -125,8 +125,9 @@ class ClassifierAdapter(abc.ABC):
                                 {k: np.concatenate([v, v]) for k, v in batch.forward_kwargs.items()})
         return both[:len(batch.inputs)], both[len(batch.inputs):]
 
-    def attributing(self) -> ContextManager[None]:
-        """A context the method runs in (the Hugging Face adapter notes when alibi reads the layer's output)."""
+    def explaining(self) -> ContextManager[None]:
+        """The context one group of texts is explained in: the forward passes and the method (the Hugging
+        Face adapter runs each row's logits once, and notes when alibi reads the layer's output)."""
         return contextlib.nullcontext()
 
     def model_inputs(self, batch: Batch, output: str) -> ModelInputs:

@@ -75,7 +75,9 @@ class TFBackend(Backend):
                                    adapter.max_buckets):
             group = [i for bucket in buckets for i in bucket]
             limits = [lengths[bucket[0]] for bucket in buckets for _ in bucket]
-            for i, item in zip(group, call.explain_group(group, [encodings[i] for i in group], limits)):
+            with adapter.explaining():
+                items = call.explain_group(group, [encodings[i] for i in group], limits)
+            for i, item in zip(group, items):
                 results[i] = item
         return results
 
@@ -193,8 +195,7 @@ class _Call:
             n_steps=request.n_steps, rows_per_pass=rows_per_pass(adapter.size, batch.inputs.shape[1], self.threads),
             options=self.options,
         )
-        with adapter.attributing():
-            result = request.method.function(job)
+        result = request.method.function(job)
         _check_result(result, job)
         method = Method(request.method.name, request.output, {
             "n_steps": request.n_steps, "baseline": baseline_description(request.baseline),

@@ -6,9 +6,11 @@ example. To make alibi fast, the wrapper runs the model as ``tf.function`` s
 traced once per model; only the embeddings layer runs eagerly, and only
 while alibi has replaced its ``call`` (to read its output, or to feed it
 points of the integration path that alibi's gradient tape watches). Then
-each pass runs forward and backward in one compiled call, which hands the
-gradient of the explained output to alibi's tape (``tf.custom_gradient``);
-alibi integrates it as usual, so the attributions are alibi's.
+each pass over the path runs forward and backward in one compiled call,
+which hands the gradient of the explained output to alibi's tape
+(``tf.custom_gradient``); alibi integrates it as usual, so the attributions
+are alibi's. The passes that only read the embeddings' output compute no
+gradient (:class:`_NotingCall`).
 
 Texts of different lengths share one alibi call (its fixed cost is paid
 once), padded to the longest; each row also carries its bucket's length
@@ -60,7 +62,7 @@ def find_embeddings(model: Any) -> Tuple[Any, str]:
 
 
 class _NotingCall:
-    """The embeddings' ``call`` while a method runs (:meth:`HFClassifier.attributing`): their own call,
+    """The embeddings' ``call`` while a method runs (:meth:`HFClassifier.explaining`): their own call,
     noting in the calling thread that it ran.
 
     alibi replaces the layer's ``call`` on every pass: to read the layer's
@@ -168,6 +170,7 @@ class CompiledClassifier:
             ``sum(weights * explained output)`` and its gradient to
             ``embedded``, computed in one compiled call (see :meth:`scores`).
         wrappers: the Keras wrappers built on these, by kind and output activation.
+        remembered: while :meth:`remembering`, the logits of each row already run, by its ids and mask.
     """
 
     tf: Any
@@ -177,6 +180,44 @@ class CompiledClassifier:
     heads: Dict[int, Callable[..., Any]] = field(default_factory=dict)
     scorers: Dict[Tuple[int, str], Callable[..., Any]] = field(default_factory=dict)
     wrappers: Dict[str, Any] = field(default_factory=dict)
+    remembered: Dict[bytes, np.ndarray] = field(default_factory=dict)
+    _remembering: List[int] = field(default_factory=lambda: [0])  # depth of nested remembering() blocks
+
+    @contextlib.contextmanager
+    def remembering(self) -> Iterator[None]:
+        """While the block runs, :meth:`logits` runs each distinct row (ids and mask) once; forgotten after
+        (the model's weights may change between explanations)."""
+        self._remembering[0] += 1
+        try:
+            yield
+        finally:
+            self._remembering[0] -= 1
+            if not self._remembering[0]:
+                self.remembered.clear()
+
+    def logits(self, input_ids: Any, attention_mask: Any) -> Any:
+        """``forward(input_ids, attention_mask)``; while :meth:`remembering`, only for rows not run
+        before, the others' logits (constants: no gradient to the weights) taken from then.
+
+        One explanation asks for the same rows six times: the backend's
+        predictions for the texts and the baselines, then alibi's two passes
+        that read the embeddings' output, its convergence delta (both again)
+        and its predictions.
+        """
+        if not self._remembering[0]:
+            return self.forward(input_ids, attention_mask)
+        ids, mask = np.asarray(input_ids), np.asarray(attention_mask)
+        keys = [ids[row].tobytes() + mask[row].tobytes() for row in range(len(ids))]
+        new = [row for row, key in enumerate(keys) if key not in self.remembered]
+        if len(new) == len(keys):
+            computed = self.forward(input_ids, attention_mask)
+            self.remembered.update(zip(keys, computed.numpy()))
+            return computed
+        if new:
+            tf = self.tf
+            computed = self.forward(tf.gather(input_ids, new), tf.gather(attention_mask, new)).numpy()
+            self.remembered.update((keys[row], logits) for row, logits in zip(new, computed))
+        return self.tf.constant(np.stack([self.remembered[key] for key in keys]))
 
     def _buckets(self, embedded: Any, token_limit: Any) -> Tuple[Any, Any, int]:
         """Each row's bucket (N,) and the buckets' lengths (k,), as int32 tensors, and ``k``."""
@@ -247,7 +288,7 @@ class CompiledClassifier:
     def forward_scores(self, input_ids: Any, attention_mask: Any, weights: Any, activation: str) -> Any:
         """Each row's ``sum(weights * explained output)``, shape ``(N,)``, from the compiled forward pass on the ids."""
         tf = self.tf
-        logits = self.forward(input_ids, attention_mask)
+        logits = self.logits(input_ids, attention_mask)
         return tf.reduce_sum(explained_output(tf, logits, activation) * tf.cast(weights, logits.dtype), axis=1)
 
     def _fused(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, weights: Any,
@@ -367,7 +408,7 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
                 embedded = self.embeddings(input_ids=input_ids, training=False)
                 logits = self._compiled.head(input_ids, mask, embedded, token_limit)
             else:
-                logits = self._compiled.forward(input_ids, mask)
+                logits = self._compiled.logits(input_ids, mask)
             return self.explained(logits)
 
         def weighted_output(self, input_ids: Any, weights: Any, attention_mask: Any = None, token_limit: Any = None,
@@ -378,7 +419,7 @@ def _wrapper_classes(keras: Any) -> Tuple[type, type]:
             When alibi feeds points of the path to the embeddings, the gradient
             is computed with the output (:meth:`CompiledClassifier.scores`);
             when the embeddings ran while alibi reads their output (known
-            while :meth:`HFClassifier.attributing` is active), only if asked
+            while :meth:`HFClassifier.explaining` is active), only if asked
             for; otherwise the whole model runs compiled.
             """
             if self._compiled is None:
@@ -542,10 +583,16 @@ class HFClassifier(ClassifierAdapter):
             len(baseline))
         return self.raw_outputs(batch.inputs, batch.forward_kwargs), raw_baseline
 
-    def attributing(self) -> ContextManager[None]:
-        """With the compiled head, the embeddings' call notes when it runs (:class:`_NotingCall`), so the
-        passes in which alibi only reads their output compute no gradient."""
-        return _noting_call_installed(self.embeddings) if self.compiled is not None else contextlib.nullcontext()
+    @contextlib.contextmanager
+    def explaining(self) -> Iterator[None]:
+        """With the compiled functions: the logits of each row are run once (:meth:`CompiledClassifier.logits`),
+        and the embeddings' call notes when it runs (:class:`_NotingCall`), so the passes in which alibi
+        only reads their output compute no gradient."""
+        if self.compiled is None:
+            yield
+            return
+        with self.compiled.remembering(), _noting_call_installed(self.embeddings):
+            yield
 
     def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
         """Token-id baselines as usual; for the zero-vector baseline alibi gets the embeddings'
