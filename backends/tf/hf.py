@@ -62,8 +62,8 @@ def find_embeddings(model: Any) -> Tuple[Any, str]:
 
 
 class _NotingCall:
-    """The embeddings' ``call`` while a method runs (:meth:`HFClassifier.explaining`): their own call,
-    noting in the calling thread that it ran.
+    """The embeddings' ``call`` while texts are explained (:meth:`HFClassifier.explaining`): their own
+    call, noting in the calling thread that it ran.
 
     alibi replaces the layer's ``call`` on every pass: to read the layer's
     output it calls the call it found (this one); to integrate, it returns
@@ -196,8 +196,8 @@ class CompiledClassifier:
                 self.remembered.clear()
 
     def logits(self, input_ids: Any, attention_mask: Any) -> Any:
-        """``forward(input_ids, attention_mask)``; while :meth:`remembering`, only for rows not run
-        before, the others' logits (constants: no gradient to the weights) taken from then.
+        """``forward(input_ids, attention_mask)``. While :meth:`remembering`, only the rows not run
+        before go forward; the others' logits are the kept ones (constants, no gradient to the weights).
 
         One explanation asks for the same rows six times: the backend's
         predictions for the texts and the baselines, then alibi's two passes
