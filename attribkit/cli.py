@@ -65,6 +65,9 @@ def load_model(model: Optional[str], framework: str) -> Tuple[Any, Any, str]:
     from attribkit.demo import demo_model_path
 
     backend = choose_backend(framework)
+    if backend == "torch" and "transformers" not in sys.modules:
+        # one framework per command; otherwise transformers also imports TensorFlow when installed (about 7 s)
+        os.environ.setdefault("USE_TF", "0")
     if model:
         from attribkit.hub import check_loadable
 

@@ -1,5 +1,8 @@
 """The command line on the bundled demo model, end to end."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -65,3 +68,16 @@ def test_render_of_a_saved_file(cli, tmp_path):
     cli("explain", "--out", str(out), "The movie is superb")
     result = cli("render", str(out), "--format", "terminal")
     assert result.exit_code == 0 and "superb" in result.stdout
+
+
+def test_torch_command_does_not_import_tensorflow():
+    """``--framework torch`` keeps transformers from importing TensorFlow (seconds per command)."""
+    code = ("import sys\nfrom attribkit.cli import main\n"
+            "main(['explain', '--framework', 'torch', '--format', 'json', '--n-steps', '4', 'A dull film'],"
+            " standalone_mode=False)\n"
+            "print('TF-IMPORTED' if 'tensorflow' in sys.modules else 'TF-ABSENT')\n")
+    environment = {k: v for k, v in os.environ.items() if k != "USE_TF"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout[:done.stdout.rindex("TF-")])["tokens"]
+    assert done.stdout.rstrip().endswith("TF-ABSENT")
