@@ -361,10 +361,22 @@ def test_model_is_released_after_explain(tf, tokenizer):
 
 
 def test_load_converts_pytorch_weights_and_reports_unreachable_names(pt_pair, tokenizer, monkeypatch):
+    import logging
+
     from attribkit.plugins import get_host
 
+    class Collect(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    messages, collect, transformers_logger = [], Collect(), logging.getLogger("transformers")
     backend = get_host().backend("tf")
-    model, loaded_tokenizer = backend.load(str(pt_pair["bert"][2]))
+    transformers_logger.addHandler(collect)
+    try:
+        model, loaded_tokenizer = backend.load(str(pt_pair["bert"][2]))
+    finally:
+        transformers_logger.removeHandler(collect)
+    assert not [m for m in messages if m.startswith("All ")]  # a complete conversion prints no notice
     assert loaded_tokenizer.get_vocab() == tokenizer.get_vocab()
     assert type(model).__name__ == "TFBertForSequenceClassification"
     assert attribkit.explain(model, loaded_tokenizer, "a superb movie", n_steps=4).tokens[0] == "[CLS]"

@@ -6,6 +6,7 @@ imported by the method on first use.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -115,13 +116,26 @@ def _has_pytorch_weights(name_or_path: str, error: Exception) -> bool:
     return "tf_model.h5" not in files and bool(files & {"pytorch_model.bin", "model.safetensors"})
 
 
+class _CompleteConversionNotices(logging.Filter):
+    """Drops transformers' notices that a PyTorch checkpoint was converted completely (printed on every
+    load of such a model, the bundled one included); its warnings about weights left out still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("All PyTorch model weights were used", "All the weights of"))
+
+
 def _load_tf_model(model_class: Any, name_or_path: str, kwargs: Dict[str, Any]) -> Any:
     try:
         return model_class.from_pretrained(name_or_path, **kwargs)
     except (OSError, ValueError, TypeError) as exc:
         if kwargs.get("from_pt") or not _has_pytorch_weights(name_or_path, exc):
             raise
-    return model_class.from_pretrained(name_or_path, from_pt=True, **kwargs)
+    logger, notices = logging.getLogger("transformers.modeling_tf_pytorch_utils"), _CompleteConversionNotices()
+    logger.addFilter(notices)
+    try:
+        return model_class.from_pretrained(name_or_path, from_pt=True, **kwargs)
+    finally:
+        logger.removeFilter(notices)
 
 
 def _load_error(name_or_path: str, exc: Exception) -> InputError:
