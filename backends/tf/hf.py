@@ -35,7 +35,7 @@ import numpy as np
 
 from attribkit.backends.tf.adapter import FORWARD_BATCH_SIZE, Batch, ClassifierAdapter, ModelInputs, forward_in_chunks
 from attribkit.backends.tf.costs import ModelSize
-from attribkit.backends.tf.layers import model_returns, resolve_layer
+from attribkit.backends.tf.layers import call_replaced, model_returns, resolve_layer
 from attribkit.errors import InputError, ModelError, TokenizerError
 from attribkit.tokenize import Encoding, check_vocabulary, encode, max_length_of, pad_baseline
 from attribkit.types import ModelInfo
@@ -95,18 +95,9 @@ def _call_replaced(layer: Any) -> bool:
             and getattr(call, "__func__", None) is not type(layer).call)
 
 
-@contextlib.contextmanager
-def _output_replaced(layer: Any, output: Any) -> Iterator[None]:
+def _output_replaced(layer: Any, output: Any) -> ContextManager[None]:
     """While tracing, make ``layer`` return ``output``; restores whatever ``call`` it had (alibi's, maybe)."""
-    saved = layer.__dict__.get("call")
-    layer.call = lambda *args, **kwargs: output
-    try:
-        yield
-    finally:
-        if saved is None:
-            del layer.call
-        else:
-            layer.call = saved
+    return call_replaced(layer, lambda *args, **kwargs: output)
 
 
 #: The :class:`_NotingCall` of each layer while it is installed (alibi swaps the layer's ``call`` meanwhile).
@@ -119,16 +110,12 @@ def _noting_call_installed(layer: Any) -> Iterator[None]:
     if layer in _NOTING_CALLS:
         yield
         return
-    saved = layer.__dict__.get("call")
-    layer.call = _NOTING_CALLS[layer] = _NotingCall(layer.call)
+    _NOTING_CALLS[layer] = _NotingCall(layer.call)
     try:
-        yield
+        with call_replaced(layer, _NOTING_CALLS[layer]):
+            yield
     finally:
         del _NOTING_CALLS[layer]
-        if saved is None:
-            del layer.call
-        else:
-            layer.call = saved
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,12 +1,28 @@
 """Finding layers and output activations in Keras models (no TensorFlow import)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+import contextlib
+from typing import Any, Callable, Iterator, Optional, Tuple
 
 from attribkit.errors import InputError
 
 MODEL_RETURNS = ("logits", "probabilities")
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")
+
+
+@contextlib.contextmanager
+def call_replaced(layer: Any, call: Callable[..., Any]) -> Iterator[None]:
+    """While the block runs, ``layer.call`` is ``call`` (set on the instance, as alibi does); then
+    whatever the instance had, or the class's ``call`` again."""
+    saved = layer.__dict__.get("call")
+    layer.call = call
+    try:
+        yield
+    finally:
+        if saved is None:
+            del layer.call
+        else:
+            layer.call = saved
 
 
 def _is_layer(value: Any) -> bool:

@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from attribkit.backends.tf.layers import call_replaced
 from attribkit.errors import InputError, MethodError
 
 INTEGRATION_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -220,22 +221,14 @@ def _layer_returns_one_tensor(job: AttributionJob, layer: Any) -> bool:
     known = _ONE_TENSOR_LAYERS.get(layer)
     if known is None:
         outputs: List[Any] = []
-        original, saved = layer.call, layer.__dict__.get("call")
+        original = layer.call
 
         def record(*args: Any, **kwargs: Any) -> Any:
             outputs.append(original(*args, **kwargs))
             raise _LayerOutputSeen
 
-        layer.call = record
-        try:
+        with call_replaced(layer, record), contextlib.suppress(_LayerOutputSeen):
             job.model(job.inputs[:1], **{k: v[:1] for k, v in job.forward_kwargs.items()})
-        except _LayerOutputSeen:
-            pass
-        finally:
-            if saved is None:
-                del layer.call
-            else:
-                layer.call = saved
         known = _ONE_TENSOR_LAYERS[layer] = not (outputs and isinstance(outputs[0], (tuple, list)))
     return known
 
