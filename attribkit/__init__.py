@@ -21,16 +21,22 @@ from attribkit.errors import (
     TargetError,
     TokenizerError,
 )
+from attribkit.backend import Backend
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import normalize, top_k, words
+from attribkit.pipeline import (
+    ANY_BACKEND, MethodResult, ModelAdapter, ModelSize, Option, Task, WordTokenizer, explained_values,
+)
 from attribkit.plugins import get_host, register_plugin
+from attribkit.results import SCHEMA_VERSION, Explanation, Method, ModelInfo, Prediction, Target
 from attribkit.serialize import iter_load, load, save
-from attribkit.types import SCHEMA_VERSION, Explanation, Method, ModelInfo, Prediction, Target
 
 __all__ = [
     "__version__", "explain", "render", "save", "load", "iter_load", "hookimpl",
     "Explanation", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
     "top_k", "normalize", "words", "get_host", "register_plugin",
+    "Backend", "ModelAdapter", "Task", "MethodResult", "Option", "ModelSize", "WordTokenizer", "ANY_BACKEND",
+    "explained_values",
     "AttribkitError", "InputError", "TargetError", "ModelError", "TokenizerError", "MethodError",
     "SchemaError", "PluginError", "BackendUnavailable", "BatchError",
 ]

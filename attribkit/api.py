@@ -5,11 +5,10 @@ import dataclasses
 import os
 from typing import Any, List, Optional, Sequence, Union, overload
 
-from attribkit.backend import ExplainRequest
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
+from attribkit.pipeline import PIPELINE_OPTIONS, ExplainRequest, check_text, parse_options, run
 from attribkit.plugins import get_host
-from attribkit.tokenize import check_text
-from attribkit.types import OUTPUT_KINDS, Explanation
+from attribkit.results import OUTPUT_KINDS, Explanation, show_html_with
 
 ERROR_MODES = ("raise", "return")
 
@@ -43,7 +42,7 @@ def explain(
     true_label: Any = None,
     batch_size: Optional[int] = None,
     errors: str = "raise",
-    **method_options: Any,
+    **options: Any,
 ) -> Union[Explanation, List[Any]]:
     """Explain a classifier's prediction for one text or many.
 
@@ -58,8 +57,10 @@ def explain(
             name; or a list with one per text.
         output: ``"probability"`` or ``"logit"`` (the model's raw output).
         n_steps: integration steps for path methods.
-        baseline: ``"pad"`` (pad tokens, special tokens kept), ``"zero"`` or a
-            backend-specific value.
+        baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
+            kept), ``"pad_all_special"`` (every special id kept, [UNK]
+            included), ``"zero"`` (zero vectors at the layer), a token id, a
+            sequence of ids or vectors at the layer.
         layer: the layer to attribute to; ``None`` lets the backend find the
             embeddings.
         backend: force a backend by name (``"torch"``, ``"tf"``).
@@ -68,7 +69,10 @@ def explain(
         errors: for a list, ``"raise"`` raises :class:`BatchError` (carrying
             every good result) when any text fails; ``"return"`` puts the
             error in place of the failed text's result.
-        **method_options: passed to the method (``seed``, ``internal_batch_size``...).
+        **options: the pipeline's options (``labels``, ``max_length``,
+            ``sliding_window``, ``seed``, ``internal_batch_size``...), the
+            backend's and the method's; ``attribkit methods`` lists them. An
+            unknown one raises :class:`InputError` naming the valid ones.
 
     Raises:
         AttribkitError: with a message that says what was wrong and what to do.
@@ -97,6 +101,10 @@ def explain(
     backend_name = backend or host.backend_name_for(model)
     engine = host.backend(backend_name)
     spec = host.method(backend_name, method)
+    pipeline_options, backend_options, method_options = parse_options(options, [
+        ("attribkit", PIPELINE_OPTIONS), (f"backend {backend_name!r}", engine.options),
+        (f"method {method!r}", spec.options),
+    ])
 
     results: List[Any] = [None] * len(texts)
     failures = {}
@@ -108,21 +116,19 @@ def explain(
         except InputError as exc:
             failures[i] = exc
     if good:
+        plugin = host.backends[backend_name].plugin
         request = ExplainRequest(
-            method=spec, targets=[targets[i] for i in good], output=output, n_steps=n_steps,
-            baseline=baseline, layer=layer, true_labels=[true_labels[i] for i in good],
-            batch_size=batch_size, options=dict(method_options),
+            method=spec, targets=[targets[i] for i in good], output=output, n_steps=n_steps, baseline=baseline,
+            true_labels=[true_labels[i] for i in good], batch_size=batch_size, options=pipeline_options,
+            method_options=method_options,
         )
         try:
-            produced = engine.explain(model, tokenizer, [texts[i] for i in good], request)
+            adapter = engine.adapt(model, tokenizer, layer=layer, options=backend_options)
+            produced = run(adapter, request, [texts[i] for i in good])
         except AttribkitError:
             raise
         except Exception as exc:
-            spec_plugin = host.backends[backend_name].plugin
-            raise PluginError(spec_plugin, f"backend {backend_name!r} failed: {type(exc).__name__}: {exc}") from exc
-        if len(produced) != len(good):
-            raise PluginError(host.backends[backend_name].plugin,
-                              f"backend {backend_name!r} returned {len(produced)} results for {len(good)} texts")
+            raise PluginError(plugin, f"backend {backend_name!r} failed: {type(exc).__name__}: {exc}") from exc
         for i, item in zip(good, produced):
             if isinstance(item, Exception):
                 failures[i] = item
@@ -177,3 +183,10 @@ def render(
         except OSError as exc:
             raise InputError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}; choose a writable path") from None
     return text
+
+
+def _notebook_html(explanation: Explanation) -> str:
+    return render(explanation, "html", standalone=False)
+
+
+show_html_with(_notebook_html)

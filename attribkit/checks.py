@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import List, Optional
 
 from attribkit.hookspecs import hookimpl
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 #: Relative completeness gap above which an Integrated Gradients result is flagged.
 MAX_RELATIVE_GAP = 0.05

@@ -15,7 +15,7 @@ import numpy as np
 import attribkit
 from attribkit.errors import InputError
 from attribkit.plugins import get_host
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 #: Example reviews (none of them is in the training corpus) and their true labels.
 EXAMPLES: Tuple[Tuple[str, str], ...] = (

@@ -1,9 +1,9 @@
 """Hook specifications: the contract between attribkit and its plugins.
 
-Built-in backends and renderers implement exactly these hooks and are found
-through the same ``attribkit`` entry-point group as third-party plugins.
-A plugin is a module (or object) with functions decorated with
-``@attribkit.hookimpl``; see ``docs/plugins.md``.
+Built-in backends and renderers implement exactly these hooks; third-party
+plugins are found through the ``attribkit`` entry-point group. A plugin is a
+module (or object) with functions decorated with ``@attribkit.hookimpl``;
+see ``docs/plugins.md``.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 import pluggy
 
 if TYPE_CHECKING:
-    from attribkit.types import Explanation
+    from attribkit.results import Explanation
 
 hookspec = pluggy.HookspecMarker("attribkit")
 hookimpl = pluggy.HookimplMarker("attribkit")
@@ -27,8 +27,9 @@ def attribkit_register_backends(register: Callable[..., None]) -> None:
 
     - ``name``: the name users pass as ``backend=`` (``"torch"``, ``"tf"``).
     - ``factory``: a zero-argument callable returning an
-      :class:`attribkit.backend.Backend`; called only when the backend is
-      first used, so the framework is imported only then.
+      :class:`attribkit.Backend` (its ``adapt(model, tokenizer, layer=,
+      options=)`` returns an :class:`attribkit.ModelAdapter`); called only
+      when the backend is first used, so the framework is imported only then.
     - ``framework``: the framework's name, shown by ``attribkit plugins``.
     - ``requires``: importable module names the backend needs; when one is
       missing the backend is listed as unavailable with ``install_hint``.
@@ -57,18 +58,22 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 
 @hookspec
 def attribkit_register_methods(register: Callable[..., None]) -> None:
-    """Register attribution methods offered by a backend.
+    """Register attribution methods.
 
-    Call ``register(name, backend, function, *, description="", sampling=False)``:
+    Call ``register(name, backend, function, *, description="", sampling=False, options=())``:
 
     - ``name``: the method name users pass as ``method=``.
-    - ``backend``: the name of the backend that runs it.
-    - ``function``: the implementation; its signature is defined by that
-      backend (documented in ``docs/backend-torch.md`` and
-      ``docs/backend-tf.md``), so a plugin can add a method to a built-in
-      backend.
-    - ``sampling``: ``True`` for methods that draw random samples; they
-      receive a ``seed``.
+    - ``backend``: the name of the backend that runs it, or ``"*"``
+      (:data:`attribkit.ANY_BACKEND`) for a method that needs only the
+      model's outputs (``task.explained``) and so runs on every backend. A
+      backend's own method of the same name takes precedence.
+    - ``function``: ``function(task: attribkit.Task) -> attribkit.MethodResult``,
+      called by the pipeline once per group of texts. A plugin can add a
+      method to a built-in backend.
+    - ``sampling``: ``True`` for methods that draw random samples; the
+      pipeline calls them once per text with ``task.seed`` and records it.
+    - ``options``: the :class:`attribkit.Option` s the method reads from
+      ``task.options``; any other option is refused before it runs.
 
     :param register: the host's registration callback.
     """

@@ -1,4 +1,4 @@
-"""Pure functions on :class:`~attribkit.types.Explanation` (numpy only).
+"""Pure functions on :class:`~attribkit.results.Explanation` (numpy only).
 
 Every backend gets these for free: ranking, normalisation and the grouping
 of subword tokens into words.
@@ -10,7 +10,7 @@ from typing import List, Literal, Sequence
 
 import numpy as np
 
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 Normalization = Literal["none", "l2", "maxabs"]
 NORMALIZATIONS = ("none", "l2", "maxabs")

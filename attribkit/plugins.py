@@ -1,15 +1,19 @@
 """Plugin discovery and the registries built from the hooks.
 
-Every plugin, built-in or third-party, is an entry point in the
-``attribkit`` group. They are loaded once, lazily, by :func:`get_host`.
-``ATTRIBKIT_PLUGINS`` (comma-separated entry-point names; empty = none)
-limits which are loaded and ``ATTRIBKIT_DISABLE_PLUGINS`` blocks some.
-A plugin that fails to import or register is recorded as broken, by name,
-and the others keep working.
+Built-in plugins (the backends, the renderers, the checks) are registered
+by import path (:data:`BUILTIN_PLUGINS`), so a source checkout works without
+``pip install``; third-party plugins come from the ``attribkit`` entry-point
+group and cannot take a built-in's name. Both are loaded once, lazily, by
+:func:`get_host`, through the same hooks. ``ATTRIBKIT_PLUGINS``
+(comma-separated plugin names; empty = none) limits which are loaded and
+``ATTRIBKIT_DISABLE_PLUGINS`` blocks some, built-ins included. A plugin
+that fails to import or register is recorded as broken, by name, and the
+others keep working.
 """
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import os
 import sys
@@ -21,9 +25,20 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 import pluggy
 
 from attribkit import hookspecs
-from attribkit.backend import Backend, BackendSpec, MethodSpec, RendererSpec
-from attribkit.errors import AttribkitError, BackendUnavailable, MethodError, ModelError, PluginError
+from attribkit._version import __version__
+from attribkit.backend import ANY_BACKEND, Backend, BackendSpec, MethodSpec, RendererSpec
+from attribkit.errors import AttribkitError, BackendUnavailable, InputError, MethodError, ModelError, PluginError
+from attribkit.pipeline.options import Option
 
+#: The built-in plugins, by name and import path, in the order they are asked to recognise a model.
+BUILTIN_PLUGINS = (
+    ("torch", "attribkit.backends.torch"),
+    ("tf", "attribkit.backends.tf"),
+    ("html", "attribkit.renderers.html"),
+    ("terminal", "attribkit.renderers.terminal"),
+    ("json", "attribkit.renderers.json"),
+    ("checks", "attribkit.checks"),
+)
 ENTRY_POINT_GROUP = "attribkit"
 ENV_ALLOW = "ATTRIBKIT_PLUGINS"
 ENV_BLOCK = "ATTRIBKIT_DISABLE_PLUGINS"
@@ -65,11 +80,24 @@ class PluginHost:
         self._backend_instances: Dict[str, Backend] = {}
 
     # -- loading -----------------------------------------------------------
+    def load_builtins(self) -> None:
+        """Import and register the built-in plugins (:data:`BUILTIN_PLUGINS`), unless blocked."""
+        for name, path in BUILTIN_PLUGINS:
+            record = PluginRecord(name=name, version=__version__, distribution="attribkit")
+            self.records[name] = record
+            if self._blocked(name):
+                record.status, record.reason = "blocked", f"not loaded ({ENV_ALLOW}/{ENV_BLOCK})"
+                continue
+            self._load(record, lambda path=path: importlib.import_module(path))
+
     def load_entry_points(self, entry_points: Optional[Iterable[Any]] = None) -> None:
-        """Load and register every plugin of the ``attribkit`` entry-point group."""
+        """Load and register every plugin of the ``attribkit`` entry-point group (the built-ins first,
+        when ``entry_points`` is not given)."""
         if entry_points is None:
+            if not any(self.records.get(name) for name, _ in BUILTIN_PLUGINS):
+                self.load_builtins()
             entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        allow, block = _names(ENV_ALLOW), _names(ENV_BLOCK) or set()
+        builtin = {name for name, _ in BUILTIN_PLUGINS}
         for ep in sorted(entry_points, key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
             record = PluginRecord(
@@ -77,20 +105,33 @@ class PluginHost:
                 version=getattr(dist, "version", "") or "",
                 distribution=(dist.metadata["Name"] if dist is not None else ""),
             )
+            if ep.name in builtin and (record.distribution == "attribkit" or ep.value.startswith("attribkit.")):
+                continue  # the built-in itself, declared by an older installed attribkit
             if ep.name in self.records:
-                record.status, record.reason = "broken", f"entry point name also used by {self.records[ep.name].distribution!r}"
-                self.records[f"{ep.name} ({record.distribution})"] = record
+                owner = self.records[ep.name].distribution
+                reason = ("the name of a built-in plugin; rename the entry point" if ep.name in builtin
+                          else f"entry point name also used by {owner!r}")
+                record.status, record.reason = "broken", reason
+                self.records[f"{ep.name} ({record.distribution or ep.value})"] = record
                 continue
             self.records[ep.name] = record
-            if (allow is not None and ep.name not in allow) or ep.name in block:
+            if self._blocked(ep.name):
                 record.status, record.reason = "blocked", f"not loaded ({ENV_ALLOW}/{ENV_BLOCK})"
                 continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down
-                record.status, record.reason = "broken", f"import failed: {type(exc).__name__}: {exc}"
-                continue
-            self._register(record, plugin)
+            self._load(record, ep.load)
+
+    @staticmethod
+    def _blocked(name: str) -> bool:
+        allow, block = _names(ENV_ALLOW), _names(ENV_BLOCK) or set()
+        return (allow is not None and name not in allow) or name in block
+
+    def _load(self, record: PluginRecord, load: Callable[[], Any]) -> None:
+        try:
+            plugin = load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            record.status, record.reason = "broken", f"import failed: {type(exc).__name__}: {exc}"
+            return
+        self._register(record, plugin)
 
     def register(self, plugin: Any, name: str, version: str = "") -> PluginRecord:
         """Register a plugin object directly (tests, notebooks). Same checks as entry points."""
@@ -165,9 +206,13 @@ class PluginHost:
                                               description, record.name)))
 
     def _stage_method(self, record: PluginRecord, staged: List, name: str, backend: str,
-                      function: Callable[..., Any], *, description: str = "", sampling: bool = False) -> None:
+                      function: Callable[..., Any], *, description: str = "", sampling: bool = False,
+                      options: Iterable[Option] = ()) -> None:
+        options = tuple(options)
+        if not all(isinstance(option, Option) for option in options):
+            raise TypeError(f"method {name!r}: options must be attribkit.Option objects")
         self._check_duplicate(record, self.methods, (backend, name), staged, "method", "method")
-        staged.append(("method", MethodSpec(name, backend, function, description, sampling, record.name)))
+        staged.append(("method", MethodSpec(name, backend, function, description, sampling, options, record.name)))
 
     def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
                         extension: str, description: str = "") -> None:
@@ -183,7 +228,7 @@ class PluginHost:
         if spec is None:
             raise AttribkitError(
                 f"unknown backend {name!r}; available: {sorted(self.backends) or 'none'} "
-                "(see `attribkit plugins`)"
+                f"(see `attribkit plugins`){self._blocked_note(name)}"
             )
         missing = spec.missing()
         if missing:
@@ -222,17 +267,29 @@ class PluginHost:
         )
 
     def method(self, backend: str, name: str) -> MethodSpec:
-        spec = self.methods.get((backend, name))
+        """The method ``name`` of ``backend``: its own, else one registered for every backend."""
+        spec = self.methods.get((backend, name)) or self.methods.get((ANY_BACKEND, name))
         if spec is None:
-            supported = sorted(m for b, m in self.methods if b == backend)
-            raise MethodError(f"method {name!r} is not supported by backend {backend!r}; supported: {supported}")
+            raise MethodError(f"method {name!r} is not supported by backend {backend!r}; "
+                              f"supported: {self.method_names(backend)}")
         return spec
+
+    def method_names(self, backend: str) -> List[str]:
+        """Every method ``backend`` runs: its own and those registered for every backend."""
+        return sorted({m for b, m in self.methods if b in (backend, ANY_BACKEND)})
 
     def renderer(self, name: str) -> RendererSpec:
         spec = self.renderers.get(name)
         if spec is None:
-            raise AttribkitError(f"unknown format {name!r}; available: {sorted(self.renderers)}")
+            raise InputError(f"unknown format {name!r}; available: {sorted(self.renderers)}{self._blocked_note(name)}")
         return spec
+
+    def _blocked_note(self, name: str) -> str:
+        """Where a name would come from a blocked plugin, say so."""
+        blocked = sorted(n for n, r in self.records.items() if r.status == "blocked")
+        if name in blocked:
+            return f" (plugin {name!r} provides it but is blocked by {ENV_ALLOW}/{ENV_BLOCK})"
+        return f" (blocked plugins: {', '.join(blocked)})" if blocked else ""
 
     def explanation_warnings(self, explanation: Any) -> List[str]:
         results = self.pm.hook.attribkit_explanation_warnings(explanation=explanation)

@@ -4,127 +4,37 @@ No pickle: an explanation is plain JSON that any language can read.
 """
 from __future__ import annotations
 
-import functools
 import io
 import json
 import os
-from importlib import resources
-from typing import Any, Iterable, Iterator, List, Mapping, Optional, Union
+from typing import Iterable, Iterator, List, Union
 
+from attribkit._schema import SCHEMA_VERSION, schema
 from attribkit.errors import InputError, SchemaError
-from attribkit.types import SCHEMA_VERSION, Explanation, Method, ModelInfo, Prediction, Target
+from attribkit.results import Explanation
+
+__all__ = ["SCHEMA_VERSION", "schema", "dumps", "loads", "save", "load", "iter_load",
+           "explanation_to_dict", "explanation_from_dict"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
-
-
-@functools.lru_cache(maxsize=1)
-def schema() -> dict:
-    """The JSON Schema of one explanation (``attribkit/schema/explanation-1.json``)."""
-    text = resources.files("attribkit").joinpath(f"schema/explanation-{SCHEMA_MAJOR}.json").read_text("utf-8")
-    return json.loads(text)
-
-
-@functools.lru_cache(maxsize=1)
-def _validator() -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(schema())
 
 
 def explanation_to_dict(explanation: Explanation, *, include_attributions: bool = True) -> dict:
-    """A plain dict following the schema; every field of ``explanation`` is kept."""
-    e = explanation
-    prediction = {
-        "probabilities": e.prediction.probabilities.tolist(),
-        "labels": list(e.prediction.labels),
-        "raw": None if e.prediction.raw is None else e.prediction.raw.tolist(),
-        "index": e.prediction.index,
-        "label": e.prediction.label,
-    }
-    return {
-        "schema_version": e.schema_version,
-        "attribkit_version": e.attribkit_version,
-        "text": e.text,
-        "tokens": list(e.tokens),
-        "offsets": e.offsets.tolist(),
-        "token_ids": e.token_ids.tolist(),
-        "special_mask": e.special_mask.tolist(),
-        "scores": e.scores.tolist(),
-        "attributions": e.attributions.tolist() if include_attributions and e.attributions is not None else None,
-        "target": {"index": e.target.index, "label": e.target.label},
-        "prediction": prediction,
-        "method": {"name": e.method.name, "output": e.method.output, "params": dict(e.method.params)},
-        "model": {"framework": e.model.framework, "backend": e.model.backend, "name": e.model.name,
-                  "architecture": e.model.architecture},
-        "true_label": e.true_label,
-        "convergence_delta": e.convergence_delta,
-        "completeness_gap": e.completeness_gap,
-        "output_difference": e.output_difference,
-        "warnings": list(e.warnings),
-    }
+    """A plain dict following the schema (:meth:`Explanation.to_dict`)."""
+    return explanation.to_dict(include_attributions=include_attributions)
 
 
-def _check_version(data: Mapping[str, Any]) -> None:
-    version = data.get("schema_version")
-    if not isinstance(version, str) or not version.split(".")[0].isdigit():
-        raise SchemaError(f"not an attribkit explanation: schema_version is {version!r}, expected '{SCHEMA_VERSION}'")
-    major = int(version.split(".")[0])
-    if major > SCHEMA_MAJOR:
-        raise SchemaError(
-            f"written with explanation schema {version} (attribkit {data.get('attribkit_version', '?')}); "
-            f"this attribkit reads schema {SCHEMA_MAJOR}.x: upgrade attribkit to read it"
-        )
-    if major < SCHEMA_MAJOR:
-        raise SchemaError(f"schema {version} is older than this attribkit supports ({SCHEMA_MAJOR}.x)")
-
-
-def explanation_from_dict(data: Any) -> Explanation:
+def explanation_from_dict(data: object) -> Explanation:
     """Build an :class:`Explanation` from a dict; :class:`SchemaError` says what is wrong."""
-    if not isinstance(data, Mapping):
-        raise SchemaError(f"expected a JSON object for an explanation, got {type(data).__name__}")
-    _check_version(data)
-    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise SchemaError(f"invalid explanation at {where}: {error.message}")
-    p = data["prediction"]
-    try:
-        return Explanation(
-            text=data["text"],
-            tokens=data["tokens"],
-            offsets=data["offsets"] if data["offsets"] else [[0, 0]] * 0,
-            token_ids=data["token_ids"],
-            special_mask=data["special_mask"],
-            scores=data["scores"],
-            attributions=data.get("attributions"),
-            target=Target(**data["target"]),
-            prediction=Prediction(p["probabilities"], p["labels"], p.get("raw")),
-            method=Method(**data["method"]),
-            model=ModelInfo(**data["model"]),
-            true_label=data.get("true_label"),
-            convergence_delta=data.get("convergence_delta"),
-            completeness_gap=data.get("completeness_gap"),
-            output_difference=data.get("output_difference"),
-            warnings=data.get("warnings", []),
-            attribkit_version=data["attribkit_version"],
-            schema_version=data["schema_version"],
-        )
-    except ValueError as exc:
-        raise SchemaError(f"invalid explanation: {exc}") from None
+    return Explanation.from_dict(data)  # type: ignore[arg-type]
 
 
-def dumps(explanation: Explanation, *, indent: Optional[int] = None, include_attributions: bool = True) -> str:
-    return json.dumps(explanation_to_dict(explanation, include_attributions=include_attributions),
-                      indent=indent, ensure_ascii=False, allow_nan=False)
+def dumps(explanation: Explanation, *, indent: Union[int, None] = None, include_attributions: bool = True) -> str:
+    return explanation.to_json(indent=indent, include_attributions=include_attributions)
 
 
 def loads(text: Union[str, bytes]) -> Explanation:
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"not valid JSON: {exc}") from None
-    return explanation_from_dict(data)
+    return Explanation.from_json(text)
 
 
 def save(explanations: Union[Explanation, Iterable[Explanation]], path: PathLike, *,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 MISSING = "\u2014"
 

@@ -34,7 +34,7 @@ from attribkit.renderers._palette import (
     legend_colours,
     text_colour,
 )
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 #: The policy written into every standalone page: no script, no network.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"

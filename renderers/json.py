@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 from attribkit.hookspecs import hookimpl
 from attribkit.serialize import explanation_to_dict
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 
 def render_json(explanations: Sequence[Explanation], *, include_attributions: bool = True) -> str:

@@ -31,7 +31,7 @@ from attribkit.renderers._palette import (
     legend_colours,
     text_colour,
 )
-from attribkit.types import Explanation
+from attribkit.results import Explanation
 
 VIEWS = ("word", "token")
 #: Invisible characters that reorder or hide text on a terminal (bidirectional controls).

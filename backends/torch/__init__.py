@@ -1,28 +1,25 @@
 """The PyTorch backend, registered as the ``torch`` attribkit plugin.
 
 Explains ``torch.nn.Module`` text classifiers (Hugging Face or hand-built)
-with Captum. This module imports without torch: it registers names and a
-factory, and torch, captum and transformers are imported only when a torch
-model is explained. See ``docs/backend-torch.md``.
-
-Plugin authors adding a method for this backend use :class:`MethodResult`,
-:func:`takes_options` and (for type hints) ``TorchTask``.
+with Captum: a model adapter (:mod:`attribkit.backends.torch.adapter`) and
+Captum methods (:mod:`attribkit.backends.torch.methods`); the core pipeline
+does the rest. This module imports without torch: torch, Captum and
+transformers are imported only when a torch model is explained. See
+``docs/backend-torch.md``.
 """
 from __future__ import annotations
 
 import sys
 from typing import Any, Callable, Optional
 
-from attribkit.backends.torch._methods import BUILTIN_METHODS, MethodResult, takes_options
+from attribkit.backends.torch.methods import BUILTIN_METHODS
 from attribkit.hookspecs import hookimpl
-
-__all__ = ["MethodResult", "TorchTask", "takes_options"]
 
 BACKEND = "torch"
 
 
 def _create_backend() -> Any:
-    from attribkit.backends.torch._captum import TorchBackend
+    from attribkit.backends.torch.adapter import TorchBackend
 
     return TorchBackend()
 
@@ -46,13 +43,5 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 
 @hookimpl
 def attribkit_register_methods(register: Callable[..., None]) -> None:
-    for name, function, description, sampling in BUILTIN_METHODS:
-        register(name, BACKEND, function, description=description, sampling=sampling)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "TorchTask":  # imports torch, so only on request
-        from attribkit.backends.torch._task import TorchTask
-
-        return TorchTask
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for name, function, description, sampling, options in BUILTIN_METHODS:
+        register(name, BACKEND, function, description=description, sampling=sampling, options=options)

@@ -1,4 +1,4 @@
-"""Sliding windows over a long document (numpy only).
+"""Sliding windows over a long document (numpy only), for every backend.
 
 A document longer than the model's limit is cut into windows of its content
 tokens, each with the document's own leading and trailing special tokens
@@ -14,7 +14,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from attribkit.errors import InputError
-from attribkit.tokenize import Encoding
+from attribkit.pipeline.encoding import Encoding, content_bounds
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,7 @@ def most_central(window_spans: Sequence[Tuple[int, int]], n_content: int) -> np.
 def plan(encoding: Encoding, max_length: int, stride: Optional[int]) -> WindowPlan:
     """Cut ``encoding`` (untruncated, special tokens included) into windows of ``max_length`` tokens."""
     content = np.flatnonzero(~encoding.special_mask)
-    n = len(encoding.input_ids)
-    n_lead, n_trail = (int(content[0]), int(n - 1 - content[-1])) if content.size else (n, 0)
+    n_lead, n_trail = content_bounds(encoding)
     size = max_length - n_lead - n_trail
     if size < 1:
         raise InputError(f"max_length {max_length} leaves no room for text between {n_lead + n_trail} special tokens")
@@ -79,8 +78,9 @@ def window_encodings(encoding: Encoding, window_plan: WindowPlan) -> List[Encodi
     windows = []
     for start, end in window_plan.spans:
         index = np.concatenate([lead, window_plan.n_lead + np.arange(start, end), trail])
-        windows.append(Encoding(encoding.text, encoding.input_ids[index], tuple(encoding.tokens[i] for i in index),
-                                encoding.offsets[index], encoding.special_mask[index], len(index)))
+        window = encoding.select(index)
+        windows.append(Encoding(window.text, window.input_ids, window.tokens, window.offsets, window.special_mask,
+                                len(index), encoding.unit))
     return windows
 
 

@@ -1,23 +1,27 @@
-"""Framework-neutral result types (numpy only).
+"""Framework-neutral result types (numpy only): a leaf of the core.
 
 An :class:`Explanation` is what every backend returns and every renderer
 consumes. It is immutable and validated on construction: a wrong shape, a
-NaN or a wrong type raises :class:`ValueError` naming the field.
+NaN or a wrong type raises :class:`ValueError` naming the field. It turns
+into a plain dict following the shipped JSON Schema and back
+(:meth:`Explanation.to_dict`, :meth:`Explanation.from_dict`); files are
+:mod:`attribkit.serialize`'s business. This module imports neither the API
+nor serialisation.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from attribkit import _schema
+from attribkit._schema import SCHEMA_VERSION
 from attribkit._version import __version__
-
-#: Version of the JSON schema an :class:`Explanation` serialises to
-#: (``major.minor``). A reader refuses a file whose major version is newer.
-SCHEMA_VERSION = "1.0"
+from attribkit.errors import SchemaError
 
 #: What the explained function returns: the class probability (softmax, or
 #: sigmoid for a single-output model) or the model's raw output.
@@ -306,36 +310,84 @@ class Explanation:
             f"({self.prediction.probability:.2f}), backend={self.model.backend!r})"
         )
 
-    # -- serialisation (see attribkit.serialize) ---------------------------
+    # -- plain dicts and JSON ---------------------------------------------------
     def to_dict(self, *, include_attributions: bool = True) -> dict:
-        """Plain JSON-compatible dict following the shipped JSON schema."""
-        from attribkit.serialize import explanation_to_dict
-
-        return explanation_to_dict(self, include_attributions=include_attributions)
+        """Plain JSON-compatible dict following the shipped JSON schema; every field is kept."""
+        prediction = {
+            "probabilities": self.prediction.probabilities.tolist(),
+            "labels": list(self.prediction.labels),
+            "raw": None if self.prediction.raw is None else self.prediction.raw.tolist(),
+            "index": self.prediction.index,
+            "label": self.prediction.label,
+        }
+        attributions = self.attributions.tolist() if include_attributions and self.attributions is not None else None
+        return {
+            "schema_version": self.schema_version,
+            "attribkit_version": self.attribkit_version,
+            "text": self.text,
+            "tokens": list(self.tokens),
+            "offsets": self.offsets.tolist(),
+            "token_ids": self.token_ids.tolist(),
+            "special_mask": self.special_mask.tolist(),
+            "scores": self.scores.tolist(),
+            "attributions": attributions,
+            "target": {"index": self.target.index, "label": self.target.label},
+            "prediction": prediction,
+            "method": {"name": self.method.name, "output": self.method.output, "params": dict(self.method.params)},
+            "model": {"framework": self.model.framework, "backend": self.model.backend, "name": self.model.name,
+                      "architecture": self.model.architecture},
+            "true_label": self.true_label,
+            "convergence_delta": self.convergence_delta,
+            "completeness_gap": self.completeness_gap,
+            "output_difference": self.output_difference,
+            "warnings": list(self.warnings),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Explanation":
-        """Inverse of :meth:`to_dict`; validates against the schema."""
-        from attribkit.serialize import explanation_from_dict
-
-        return explanation_from_dict(data)
+        """Inverse of :meth:`to_dict`; validates against the schema (:class:`attribkit.SchemaError`)."""
+        _schema.validate(data)
+        p = data["prediction"]
+        try:
+            return cls(
+                text=data["text"], tokens=data["tokens"], offsets=data["offsets"], token_ids=data["token_ids"],
+                special_mask=data["special_mask"], scores=data["scores"], attributions=data.get("attributions"),
+                target=Target(**data["target"]), prediction=Prediction(p["probabilities"], p["labels"], p.get("raw")),
+                method=Method(**data["method"]), model=ModelInfo(**data["model"]),
+                true_label=data.get("true_label"), convergence_delta=data.get("convergence_delta"),
+                completeness_gap=data.get("completeness_gap"), output_difference=data.get("output_difference"),
+                warnings=data.get("warnings", []), attribkit_version=data["attribkit_version"],
+                schema_version=data["schema_version"],
+            )
+        except ValueError as exc:
+            raise SchemaError(f"invalid explanation: {exc}") from None
 
     def to_json(self, *, indent: Optional[int] = None, include_attributions: bool = True) -> str:
-        from attribkit.serialize import dumps
-
-        return dumps(self, indent=indent, include_attributions=include_attributions)
+        return json.dumps(self.to_dict(include_attributions=include_attributions), indent=indent,
+                          ensure_ascii=False, allow_nan=False)
 
     @classmethod
     def from_json(cls, text: Union[str, bytes]) -> "Explanation":
         """Parse one explanation; raises :class:`attribkit.SchemaError` with one clear line."""
-        from attribkit.serialize import loads
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"not valid JSON: {exc}") from None
+        return cls.from_dict(data)
 
-        return loads(text)
+    def _repr_html_(self) -> Optional[str]:
+        """Notebook display: the HTML renderer's view of this explanation (see :func:`show_html_with`)."""
+        return None if _notebook_html is None else _notebook_html(self)
 
-    def _repr_html_(self) -> str:
-        from attribkit.api import render
 
-        return render(self, "html", standalone=False)
+#: What notebooks show for an explanation; installed by :mod:`attribkit.api` (the renderers are plugins).
+_notebook_html: Optional[Callable[[Explanation], str]] = None
+
+
+def show_html_with(function: Optional[Callable[[Explanation], str]]) -> None:
+    """Set the function that turns an explanation into HTML for notebooks (``None``: plain repr)."""
+    global _notebook_html
+    _notebook_html = function
 
 
 Explanations = Sequence[Explanation]

@@ -1,0 +1,250 @@
+"""How texts are grouped into method calls and passes: one cost model for every backend (numpy only).
+
+On a CPU two things decide the time of a gradient method on a transformer:
+the padding (texts padded together cost as much as the longest, and
+attention grows with the square of the length) and the size of each forward
+and backward pass (passes whose activations no longer fit the caches run
+slower per row). So texts are sorted by length and cut into consecutive
+**buckets** of least estimated cost, each padded to its longest text; a
+method call (a **group**) takes one bucket, or several when the backend can
+run length buckets in one call (``max_buckets``). The constants are measured
+by ``benchmarks/bench_tf_vs_torch.py`` and ``benchmarks/bench_torch_batch.py``
+(see ``docs/architecture.md``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+#: Fixed cost of one forward and backward pass of one bucket, per layer and CPU thread, in operations
+#: (about 1.5 ms per layer at about 6.5e10 operations per second and thread).
+PASS_OVERHEAD_FLOPS = 1e8
+#: Fixed cost of one method call, per CPU thread, in operations.
+CALL_OVERHEAD_FLOPS = 1e8
+#: Most texts in one method call.
+MAX_TEXTS_PER_GROUP = 64
+#: Most bytes of path points one group may hold (``passes x texts x length x hidden`` float32): alibi
+#: keeps every point of every path of a call in memory.
+PATH_MEMORY_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    """The sizes that set a model's cost per token.
+
+    Attributes:
+        layers: transformer layers (1 for a word model).
+        hidden: size of the attributed layer's output per token.
+        intermediate: feed-forward size of a layer.
+        heads: attention heads (0 without attention).
+    """
+
+    layers: int = 12
+    hidden: int = 768
+    intermediate: int = 3072
+    heads: int = 12
+
+    @classmethod
+    def from_config(cls, config: Any) -> "ModelSize":
+        """Layers, hidden, feed-forward and head sizes of a Hugging Face config (BERT-base when unknown)."""
+        hidden = int(getattr(config, "hidden_size", None) or getattr(config, "dim", None) or 768)
+        intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None)
+        layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None) or 12
+        heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", None) or 12
+        return cls(layers=int(layers), hidden=hidden, intermediate=int(intermediate or 4 * hidden), heads=int(heads))
+
+    def token_flops(self, length: int) -> float:
+        """Operations of one token's forward and backward pass, in a sequence of ``length`` tokens.
+
+        Per layer about ``4 * hidden**2 + 2 * hidden * intermediate`` multiply-adds
+        in the projections and ``2 * hidden * length`` in attention; a
+        multiply-add is two operations and the backward pass costs twice the forward.
+        """
+        attention = 2 * self.hidden * length if self.heads else 0
+        return 6.0 * self.layers * (4 * self.hidden ** 2 + 2 * self.hidden * self.intermediate + attention)
+
+    def activation_bytes(self, length: int) -> int:
+        """Activations one sequence of ``length`` tokens keeps for the backward pass (float32)."""
+        return 2 * length * self.layers * (34 * self.hidden + 5 * self.heads * length)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the planner may use.
+
+    Attributes:
+        passes: forward and backward passes per text (the integration steps; 1 for a prediction).
+        memory_bytes: activations one pass may keep.
+        threads: CPU threads (or the device's speed in CPU threads), which scale the fixed costs.
+        max_buckets: length buckets one method call can run.
+        batch_size: texts per group, when the user fixed it.
+        rows_per_pass: rows per pass, when the user fixed it (``internal_batch_size``).
+        alone: every text in a group of its own (sampling methods).
+        whole_passes: every pass of a call holds a step of each of its texts (Captum
+            does this; alibi cuts its flat list of path points into passes).
+    """
+
+    passes: int
+    memory_bytes: float
+    threads: float = 1.0
+    max_buckets: int = 1
+    batch_size: Optional[int] = None
+    rows_per_pass: Optional[int] = None
+    alone: bool = False
+    whole_passes: bool = True
+
+
+@dataclass(frozen=True)
+class Group:
+    """One method call.
+
+    Attributes:
+        items: indices of the planned sequences, longest first.
+        bucket_lengths: per item, the length of its bucket (the group is padded to the first).
+        rows_per_pass: rows (texts x steps) per forward and backward pass.
+    """
+
+    items: Tuple[int, ...]
+    bucket_lengths: Tuple[int, ...]
+    rows_per_pass: int
+
+    @property
+    def length(self) -> int:
+        return self.bucket_lengths[0]
+
+
+def rows_within(size: ModelSize, length: int, budget: Budget) -> int:
+    """Rows of ``length`` tokens per pass: the user's ``rows_per_pass``, else as many as the memory allows."""
+    if budget.rows_per_pass:
+        return budget.rows_per_pass
+    return max(1, int(budget.memory_bytes // size.activation_bytes(length)))
+
+
+def rows_per_pass(size: ModelSize, length: int, n_texts: int, budget: Budget) -> int:
+    """Rows per pass for ``n_texts`` texts of ``length`` tokens.
+
+    With ``whole_passes`` every pass holds all texts with ``rows // n_texts``
+    steps each, so never fewer than ``n_texts`` rows; when the steps need
+    more than one pass they are spread evenly over the passes (50 steps in
+    passes of 48 rows would leave a pass of 2). Otherwise at most the rows
+    of all the paths.
+    """
+    rows = rows_within(size, length, budget)
+    if not budget.whole_passes:
+        return rows if budget.rows_per_pass else min(rows, n_texts * budget.passes)
+    if budget.rows_per_pass:
+        return max(rows, n_texts)
+    if rows >= n_texts * budget.passes:
+        return n_texts * budget.passes
+    passes = -(-budget.passes // max(1, rows // n_texts))
+    return n_texts * -(-budget.passes // passes)
+
+
+def plan(lengths: Sequence[int], size: ModelSize, budget: Budget) -> List[Group]:
+    """Group sequences of ``lengths`` tokens into method calls and length buckets.
+
+    Sequences are taken longest first (input order on ties). The cost of a
+    bucket of ``n`` sequences padded to ``L``: a fixed cost per pass
+    (:data:`PASS_OVERHEAD_FLOPS` per layer and thread) plus ``passes x n x L``
+    tokens of work; with ``whole_passes`` (a step of every text in each pass,
+    as Captum does) a bucket holds at most as many sequences as one pass has
+    rows. With ``max_buckets == 1`` each bucket is a call of its own and also
+    pays :data:`CALL_OVERHEAD_FLOPS`; otherwise up to :data:`MAX_TEXTS_PER_GROUP`
+    sequences (within :data:`PATH_MEMORY_BYTES`) share a call, split into at
+    most ``max_buckets`` buckets. The cheapest split is found by dynamic programming.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    if budget.alone:
+        return [_group([i], lengths, size, budget) for i in order]
+    if budget.batch_size:
+        chunks = [order[s:s + budget.batch_size] for s in range(0, len(order), budget.batch_size)]
+    else:
+        chunks = _chunks(order, lengths, size, budget)
+    groups = []
+    for chunk in chunks:
+        ordered = [lengths[i] for i in chunk]
+        cost = _bucket_cost(ordered, size, budget)
+        if budget.max_buckets == 1 and not budget.batch_size:
+            for begin, end in _split(len(chunk), lambda b, e: cost(b, e) + _call_overhead(budget)):
+                groups.append(_group(chunk[begin:end], lengths, size, budget))
+        else:
+            spans = _split(len(chunk), cost, limit=budget.max_buckets)
+            groups.append(_group(chunk, lengths, size, budget, [(b, e) for b, e in spans]))
+    return groups
+
+
+def _call_overhead(budget: Budget) -> float:
+    return CALL_OVERHEAD_FLOPS * budget.threads
+
+
+def _chunks(order: List[int], lengths: Sequence[int], size: ModelSize, budget: Budget) -> List[List[int]]:
+    """Consecutive runs of ``order`` within the hard limits of one call (texts, path memory)."""
+    chunks: List[List[int]] = []
+    for index in order:
+        chunk = chunks[-1] if chunks else None
+        if chunk and len(chunk) < MAX_TEXTS_PER_GROUP and (
+                budget.passes * (len(chunk) + 1) * lengths[chunk[0]] * size.hidden * 4 <= PATH_MEMORY_BYTES):
+            chunk.append(index)
+        else:
+            chunks.append([index])
+    return chunks
+
+
+def _bucket_cost(ordered: List[int], size: ModelSize, budget: Budget) -> Callable[[int, int], float]:
+    """``cost(begin, end)`` of the bucket ``ordered[begin:end]`` (lengths, longest first); with
+    ``whole_passes`` a bucket has at most a pass's rows."""
+    flops = {length: size.token_flops(length) for length in set(ordered)}
+
+    def cost(begin: int, end: int) -> float:
+        n, length = end - begin, ordered[begin]
+        rows = rows_within(size, length, budget)
+        if budget.whole_passes and n > rows:
+            return math.inf
+        passes = -(-budget.passes * n // rows)
+        overhead = passes * PASS_OVERHEAD_FLOPS * size.layers * budget.threads
+        return overhead + budget.passes * n * length * flops[length]
+
+    return cost
+
+
+def _split(n: int, cost: Callable[[int, int], float], limit: Optional[int] = None) -> List[Tuple[int, int]]:
+    """The cheapest split of ``range(n)`` into consecutive ``(begin, end)`` spans (at most ``limit``)."""
+    if limit is None:  # best[end]: the least cost of range(end)
+        best, start = [0.0] + [math.inf] * n, [0] * (n + 1)
+        for end in range(1, n + 1):
+            for begin in range(end - 1, -1, -1):
+                total = best[begin] + cost(begin, end)
+                if total < best[end]:
+                    best[end], start[end] = total, begin
+        spans, end = [], n
+        while end:
+            spans.append((start[end], end))
+            end = start[end]
+        return spans[::-1]
+    # table[k][end]: the least cost of range(end) in k spans
+    table = [[0.0] + [math.inf] * n]
+    starts = [[0] * (n + 1)]
+    for k in range(1, limit + 1):
+        table.append([math.inf] * (n + 1))
+        starts.append([0] * (n + 1))
+        for end in range(1, n + 1):
+            for begin in range(k - 1, end):
+                total = table[k - 1][begin] + cost(begin, end)
+                if total < table[k][end]:
+                    table[k][end], starts[k][end] = total, begin
+    k = min(range(1, limit + 1), key=lambda j: table[j][n])
+    spans, end = [], n
+    while end:
+        spans.append((starts[k][end], end))
+        end, k = starts[k][end], k - 1
+    return spans[::-1]
+
+
+def _group(items: Sequence[int], lengths: Sequence[int], size: ModelSize, budget: Budget,
+           spans: Optional[Sequence[Tuple[int, int]]] = None) -> Group:
+    items = list(items)
+    spans = spans or [(0, len(items))]
+    bucket_lengths = [lengths[items[begin]] for begin, end in spans for _ in range(begin, end)]
+    rows = rows_per_pass(size, bucket_lengths[0], len(items), budget)
+    return Group(tuple(items), tuple(bucket_lengths), rows)

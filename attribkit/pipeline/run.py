@@ -1,0 +1,415 @@
+"""The text pipeline: one ``explain`` call, the same for every backend.
+
+1. **Encode** every text with the adapter (whole), then truncate it, or cut
+   it into windows with ``sliding_window=True``; build its baseline ids.
+2. **Predict** every sequence and its baseline in padded groups (one
+   forward pass over both); the model's raw outputs give the prediction,
+   ``F(x)`` and ``F(baseline)``.
+3. **Target** each text from its prediction (averaged over its windows).
+4. **Attribute**: the planner groups the sequences by length; the method
+   runs once per group on a :class:`~attribkit.pipeline.task.Task`.
+5. **Assemble** one :class:`~attribkit.results.Explanation` per text:
+   scores on the text's tokens, windows merged, the output difference and
+   completeness gap of a complete method, warnings.
+
+A failure that concerns one text (its encoding, baseline, target, a
+non-finite output) is returned in that text's place; the others go on.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from attribkit.errors import AttribkitError, InputError, MethodError, ModelError, PluginError
+from attribkit.pipeline import windows
+from attribkit.pipeline.adapter import ModelAdapter
+from attribkit.pipeline.baselines import Baseline
+from attribkit.pipeline.encoding import SIDES, Encoding, check_vocabulary, truncate
+from attribkit.pipeline.options import Option
+from attribkit.pipeline.outputs import (
+    MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, explained_values, label_names, output_form, probabilities,
+    resolve_target,
+)
+from attribkit.pipeline.planner import Budget, Group, plan
+from attribkit.pipeline.task import MethodResult, MethodSpec, Task
+from attribkit.results import Explanation, Method, Prediction, Target
+
+#: Options the pipeline reads, for every backend and method.
+PIPELINE_OPTIONS: Tuple[Option, ...] = (
+    Option("labels", None, "class names in class order (default: the model's own)", "strings"),
+    Option("model_returns", None, "'logits' or 'probabilities' (default: detected from the model's last layer)",
+           "choice", choices=MODEL_RETURNS),
+    Option("max_length", None, "tokens kept per text (default: the model's and the tokenizer's limit)", "int",
+           minimum=1),
+    Option("truncating", None, "the end a long text loses: 'post' (default for Hugging Face tokenizers) or 'pre' "
+           "(default for word tokenizers)", "choice", choices=SIDES),
+    Option("sliding_window", False, "explain every token of a long text in overlapping windows", "bool"),
+    Option("stride", None, "text tokens between window starts (default: half a window)", "int", minimum=1),
+    Option("return_attributions", False, "keep the per-dimension attributions (Explanation.attributions)", "bool"),
+    Option("internal_batch_size", None, "rows per forward pass (default: from the memory budget)", "int",
+           minimum=1),
+    Option("memory_budget_mb", None, "activations one forward and backward pass may keep (default: the "
+           "backend's)", "float", minimum=0.001),
+    Option("seed", None, "seed of a sampling method (default: a fresh one, recorded)", "int", minimum=0,
+           maximum=2**32 - 1),
+)
+
+WINDOWS_WARNING = (
+    "explained in {count} overlapping windows of up to {size} tokens; each token's score comes from the window "
+    "where it is most central, the prediction is the mean over windows, and completeness holds per window, not "
+    "for the whole text"
+)
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """Everything the user asked for, checked by the host, for one call of the pipeline.
+
+    Attributes:
+        method: the method to run.
+        targets: one target per text: ``None`` (the predicted class), a class index or a label name.
+        output: ``"probability"`` or ``"logit"``.
+        n_steps: integration steps for path methods.
+        baseline: what the user passed as ``baseline`` (parsed by :class:`Baseline`).
+        true_labels: one gold label (or ``None``) per text.
+        batch_size: texts per method call, or ``None`` for automatic.
+        options: the pipeline's options (:data:`PIPELINE_OPTIONS`), checked, defaults filled.
+        method_options: the method's options, checked, defaults filled.
+    """
+
+    method: MethodSpec
+    targets: Sequence[Any]
+    output: str = "probability"
+    n_steps: int = 50
+    baseline: Any = "pad"
+    true_labels: Sequence[Any] = ()
+    batch_size: Optional[int] = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    method_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Piece:
+    """One sequence to attribute: a whole text or one window of a long text."""
+
+    item: int
+    encoding: Encoding
+    baseline_ids: Optional[np.ndarray] = None  # (n,)
+    baseline_values: Optional[np.ndarray] = None  # (n, d), vector baselines
+    raw: Optional[np.ndarray] = None  # (n_outputs,)
+    raw_baseline: Optional[np.ndarray] = None
+    scores: Optional[np.ndarray] = None  # (n,)
+    attributions: Optional[np.ndarray] = None  # (n, d)
+    delta: Optional[float] = None
+    output_difference: Optional[float] = None
+    params: Dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.encoding.input_ids)
+
+
+@dataclass(eq=False)
+class Item:
+    """One text: its encoding (or window plan), its pieces and, once known, its target or error."""
+
+    text: str
+    encoding: Optional[Encoding] = None
+    plan: Optional[windows.WindowPlan] = None
+    pieces: List[Piece] = field(default_factory=list)
+    error: Optional[AttribkitError] = None
+    target: Optional[Target] = None
+    probabilities: Optional[np.ndarray] = None
+
+
+class Pipeline:
+    """The state of one ``explain`` call on one adapter."""
+
+    def __init__(self, adapter: ModelAdapter, request: ExplainRequest):
+        self.adapter = adapter
+        self.request = request
+        self.options = request.options
+        self.baseline = Baseline.parse(request.baseline)
+        returns = self.options.get("model_returns")
+        self.returns_probabilities = adapter.returns_probabilities if returns is None else returns == "probabilities"
+        self.limit = self.options.get("max_length") or adapter.length_limit()
+        if self.options.get("stride") is not None and not self.options.get("sliding_window"):
+            raise InputError("stride applies to sliding windows only; pass sliding_window=True with it")
+        self.memory_bytes = (self.options.get("memory_budget_mb") or adapter.memory_budget_mb) * 2**20
+        self.seed = self.sampling_seed()
+        self.labels: Tuple[str, ...] = ()
+        self.form: Optional[OutputForm] = None
+
+    def sampling_seed(self) -> Optional[int]:
+        """The seed of a sampling method: the user's, else a fresh one (recorded in the result)."""
+        if not self.request.method.sampling:
+            return None
+        if self.options.get("seed") is not None:
+            return int(self.options["seed"])
+        return int(np.random.SeedSequence().entropy % 2**31)
+
+    # -- the stages ------------------------------------------------------------------------------------
+    def explain(self, texts: Sequence[str]) -> List[Any]:
+        """One :class:`Explanation` or per-text error for each text, in order."""
+        self.adapter.check_tokenizer()
+        check_vocabulary(self.adapter.tokenizer, self.adapter.vocab_size)
+        with self.adapter.session() as notes:
+            items = [self.encode(text) for text in texts]
+            self.predict(items)
+            for index, item in enumerate(items):
+                self.choose_target(item, self.request.targets[index])
+            self.attribute(items)
+            return [item.error if item.error is not None else self.assemble(index, item, notes)
+                    for index, item in enumerate(items)]
+
+    def encode(self, text: str) -> Item:
+        """Encode one text: truncated, or cut into windows; with its baseline ids. Errors stay with it."""
+        item = Item(text)
+        try:
+            full = self.adapter.encode(text)
+            truncating = self.options.get("truncating") or ("pre" if full.unit == "words" else "post")
+            limit = self.limit
+            if self.options.get("sliding_window") and limit and len(full) > limit:
+                item.encoding = full
+                item.plan = windows.plan(full, limit, self.options.get("stride"))
+                encodings = windows.window_encodings(full, item.plan)
+            else:
+                reason = f"max_length={limit}" if self.options.get("max_length") else "the model's maximum"
+                item.encoding = truncate(full, limit, truncating, reason)
+                encodings = [item.encoding]
+            for encoding in encodings:
+                piece = Piece(0, encoding)
+                if self.baseline.uses_ids:
+                    piece.baseline_ids = self.baseline.ids_for(encoding, self.adapter.pad_id, self.adapter.special_ids)
+                item.pieces.append(piece)
+        except AttribkitError as exc:
+            item.error = exc
+        return item
+
+    def live(self, items: List[Item]) -> List[Piece]:
+        """The pieces of the texts still in play, each knowing its item."""
+        pieces = []
+        for index, item in enumerate(items):
+            if item.error is None:
+                for piece in item.pieces:
+                    piece.item = index
+                    pieces.append(piece)
+        return pieces
+
+    def predict(self, items: List[Item]) -> None:
+        """Fill ``raw`` and ``raw_baseline`` of every piece: one forward pass over inputs and baselines."""
+        pieces = self.live(items)
+        budget = Budget(passes=1, memory_bytes=self.memory_bytes, threads=self.adapter.threads)
+        for group in plan([len(p) for p in pieces], self.adapter.size, budget):
+            chunk = [pieces[i] for i in group.items]
+            ids, mask, positions = self.pad([p.encoding.input_ids for p in chunk])
+            if self.baseline.uses_ids:
+                baseline_ids = self.pad_like(ids, positions, [p.baseline_ids for p in chunk])
+                both = self.adapter.raw_outputs(np.concatenate([ids, baseline_ids]), np.concatenate([mask, mask]))
+                raw, raw_baseline = both[:len(chunk)], both[len(chunk):]
+            else:
+                values = self.baseline_values(chunk, items, ids, mask, positions)
+                raw = self.adapter.raw_outputs(ids, mask)
+                raw_baseline = self.adapter.raw_outputs(ids, mask, layer_values=values)
+            raw, raw_baseline = np.asarray(raw, dtype=np.float64), np.asarray(raw_baseline, dtype=np.float64)
+            if raw.ndim != 2 or raw.shape[0] != len(chunk) or raw_baseline.shape != raw.shape:
+                raise ModelError(f"the adapter returned raw outputs of shape {raw.shape} for {len(chunk)} texts; "
+                                 "expected (texts, n_outputs)")
+            for row, piece in enumerate(chunk):
+                piece.raw, piece.raw_baseline = raw[row], raw_baseline[row]
+                if not (np.all(np.isfinite(piece.raw)) and np.all(np.isfinite(piece.raw_baseline))):
+                    which = "text" if not np.all(np.isfinite(piece.raw)) else "baseline"
+                    items[piece.item].error = ModelError(
+                        f"the model returned non-finite outputs (NaN or inf) for this {which}: "
+                        f"{piece.raw.tolist()}; check its weights and inputs")
+        done = [p for p in pieces if items[p.item].error is None]
+        n_outputs = done[0].raw.shape[0] if done else 1
+        config_labels = self.adapter.id2label
+        self.labels = label_names(config_labels, n_outputs, self.options.get("labels"))
+        self.form = output_form(n_outputs, self.request.output, self.returns_probabilities)
+
+    def baseline_values(self, chunk: List[Piece], items: List[Item], ids: np.ndarray, mask: np.ndarray,
+                        positions: List[np.ndarray]) -> np.ndarray:
+        """``(B, L, d)`` vector baselines at the layer; the input's own vectors at padded columns."""
+        layer = np.asarray(self.adapter.layer_outputs(ids, mask))
+        values = layer.copy()
+        for row, piece in enumerate(chunk):
+            try:
+                piece.baseline_values = self.baseline.vectors_for(layer[row, positions[row]])
+            except AttribkitError as exc:
+                items[piece.item].error = exc
+                continue
+            values[row, positions[row]] = piece.baseline_values
+        return values
+
+    def choose_target(self, item: Item, requested: Any) -> None:
+        """Resolve the text's target from its (window-averaged) prediction; errors stay with the item."""
+        if item.error is not None:
+            return
+        try:
+            rows = np.stack([piece.raw for piece in item.pieces])
+            item.probabilities = probabilities(rows, self.returns_probabilities).mean(axis=0)
+            item.target = resolve_target(requested, self.labels, int(np.argmax(item.probabilities)))
+        except AttribkitError as exc:
+            item.error = exc
+
+    def attribute(self, items: List[Item]) -> None:
+        """Run the method on every piece still in play, one call per planned group."""
+        pieces = self.live(items)
+        method = self.request.method
+        options = self.options
+        budget = Budget(
+            passes=1 if method.sampling else self.request.n_steps, memory_bytes=self.memory_bytes,
+            threads=self.adapter.threads, max_buckets=self.adapter.max_buckets, batch_size=self.request.batch_size,
+            rows_per_pass=options.get("internal_batch_size"), alone=method.sampling,
+            whole_passes=self.adapter.whole_passes)
+        for group in plan([self.padded_length(p) for p in pieces], self.adapter.size, budget):
+            chunk = [pieces[i] for i in group.items]
+            task = self.task(chunk, group, [items[p.item].target.index for p in chunk])
+            try:
+                result = method.function(task)
+            except AttribkitError:
+                raise
+            except Exception as exc:
+                raise PluginError(method.plugin, f"method {method.name!r} failed: {type(exc).__name__}: {exc}") \
+                    from exc
+            self.collect(chunk, task, self.checked(result, task), items)
+
+    # -- batches --------------------------------------------------------------------------------------
+    def padded_length(self, piece: Piece) -> int:
+        return self.adapter.input_length or len(piece)
+
+    def pad(self, sequences: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
+        """``(ids (B, L), attention_mask (B, L), positions)`` padded with the pad id on the adapter's side,
+        to the adapter's fixed input length when it has one."""
+        length = self.adapter.input_length or max(len(s) for s in sequences)
+        ids = np.full((len(sequences), length), self.adapter.pad_id, dtype=np.int64)
+        mask = np.zeros((len(sequences), length), dtype=np.int64)
+        positions = []
+        for row, sequence in enumerate(sequences):
+            start = length - len(sequence) if self.adapter.padding == "pre" else 0
+            columns = np.arange(start, start + len(sequence))
+            ids[row, columns] = sequence
+            mask[row, columns] = 1
+            positions.append(columns)
+        return ids, mask, positions
+
+    @staticmethod
+    def pad_like(ids: np.ndarray, positions: List[np.ndarray], rows: Sequence[np.ndarray]) -> np.ndarray:
+        """``rows`` placed at ``positions`` of a copy of ``ids`` (padded columns keep the input's ids)."""
+        padded = ids.copy()
+        for row, (columns, values) in enumerate(zip(positions, rows)):
+            padded[row, columns] = values
+        return padded
+
+    def task(self, chunk: List[Piece], group: Group, targets: List[int]) -> Task:
+        """The :class:`Task` of one group: its pieces padded together, with baselines and outputs."""
+        ids, mask, positions = self.pad([p.encoding.input_ids for p in chunk])
+        special = np.zeros_like(mask, dtype=bool)
+        for row, piece in enumerate(chunk):
+            special[row, positions[row]] = piece.encoding.special_mask
+        baseline_ids = layer_values = baseline_values = None
+        if self.baseline.uses_ids:
+            baseline_ids = self.pad_like(ids, positions, [p.baseline_ids for p in chunk])
+        else:
+            layer_values = np.asarray(self.adapter.layer_outputs(ids, mask))
+            baseline_values = layer_values.copy()
+            for row, piece in enumerate(chunk):
+                baseline_values[row, positions[row]] = piece.baseline_values
+        return Task(
+            adapter=self.adapter, input_ids=ids, attention_mask=mask, positions=tuple(positions),
+            special_mask=special, baseline_ids=baseline_ids, layer_values=layer_values,
+            baseline_values=baseline_values, targets=np.asarray(targets, dtype=np.int64), form=self.form,
+            outputs=explained_values(np.stack([p.raw for p in chunk]), self.form),
+            baseline_outputs=explained_values(np.stack([p.raw_baseline for p in chunk]), self.form),
+            n_steps=self.request.n_steps, rows_per_pass=group.rows_per_pass,
+            bucket_lengths=np.asarray(group.bucket_lengths, dtype=np.int64), seed=self.seed,
+            options=dict(self.request.method_options),
+        )
+
+    # -- results --------------------------------------------------------------------------------------
+    def checked(self, result: Any, task: Task) -> MethodResult:
+        """``result`` if it is a :class:`MethodResult` of the task's shape, else :class:`MethodError`."""
+        name = self.request.method.name
+        if not isinstance(result, MethodResult):
+            raise MethodError(f"method {name!r} returned {type(result).__name__}, not a MethodResult")
+        shape = task.input_ids.shape
+        scores = result.token_scores()
+        if scores.shape != shape:
+            raise MethodError(f"method {name!r} returned scores of shape {scores.shape} for a task of shape "
+                              f"{shape}; expected one score per token of each row (padding included)")
+        if result.attributions is not None and (result.attributions.ndim != 3
+                                                or result.attributions.shape[:2] != shape):
+            raise MethodError(f"method {name!r} returned attributions of shape {result.attributions.shape}; "
+                              f"expected ({shape[0]}, {shape[1]}, hidden)")
+        if result.convergence_delta is not None and result.convergence_delta.shape != (shape[0],):
+            raise MethodError(f"method {name!r} returned a convergence delta of shape "
+                              f"{result.convergence_delta.shape}; expected ({shape[0]},)")
+        return result
+
+    def collect(self, chunk: List[Piece], task: Task, result: MethodResult, items: List[Item]) -> None:
+        """Store each piece's scores, attributions, delta and output difference."""
+        scores = result.token_scores()
+        differences = task.output_differences()
+        params = {"internal_batch_size": task.rows_per_pass, **result.params}
+        keep = self.options.get("return_attributions") and result.attributions is not None
+        for row, piece in enumerate(chunk):
+            columns = task.positions[row]
+            piece.scores = scores[row, columns]
+            piece.attributions = result.attributions[row, columns] if keep else None
+            piece.params = params
+            if not np.all(np.isfinite(piece.scores)):
+                items[piece.item].error = ModelError(
+                    f"method {self.request.method.name!r} produced non-finite attributions; check the model's "
+                    "outputs for this text (or try output='logit')")
+                continue
+            if result.convergence_delta is not None:
+                piece.delta = float(result.convergence_delta[row])
+            if result.completeness:
+                piece.output_difference = float(differences[row])
+                if piece.delta is None:
+                    piece.delta = float(piece.scores.sum()) - piece.output_difference
+
+    def assemble(self, index: int, item: Item, notes: Sequence[str]) -> Explanation:
+        """The :class:`Explanation` of one text, from its pieces."""
+        encoding = item.encoding
+        warnings: List[str] = []
+        first = item.pieces[0]
+        params: Dict[str, Any] = {"baseline": self.baseline.describe()}
+        if self.adapter.layer_name is not None:
+            params["layer"] = self.adapter.layer_name
+        params.update(first.params)
+        if self.seed is not None:
+            params["seed"] = self.seed
+        extra: Dict[str, Optional[float]] = {}
+        if item.plan is None:
+            scores, attributions, raw = first.scores, first.attributions, first.raw
+            extra = {"convergence_delta": first.delta, "output_difference": first.output_difference}
+            if first.output_difference is not None:
+                extra["completeness_gap"] = abs(float(scores.sum()) - first.output_difference)
+            if encoding.truncated:
+                warnings.append(encoding.truncation_warning())
+        else:
+            scores = windows.merge(item.plan, [piece.scores for piece in item.pieces])
+            attributions = (windows.merge(item.plan, [piece.attributions for piece in item.pieces])
+                            if first.attributions is not None else None)
+            raw = None
+            params.update(sliding_window_tokens=self.limit, sliding_window_stride=item.plan.stride)
+            warnings.append(WINDOWS_WARNING.format(count=len(item.pieces), size=self.limit))
+        if self.request.output == "logit" and self.returns_probabilities:
+            warnings.append(PROBABILITY_LOGIT_NOTE)
+        warnings.extend(notes)
+        true_labels = self.request.true_labels
+        return Explanation(
+            text=item.text, tokens=encoding.tokens, offsets=encoding.offsets, token_ids=encoding.input_ids,
+            special_mask=encoding.special_mask, scores=scores, attributions=attributions, target=item.target,
+            prediction=Prediction(item.probabilities, self.labels, raw=raw),
+            method=Method(self.request.method.name, self.request.output, params), model=self.adapter.info,
+            true_label=true_labels[index] if true_labels else None, warnings=tuple(warnings), **extra,
+        )
+
+
+def run(adapter: ModelAdapter, request: ExplainRequest, texts: Sequence[str]) -> List[Any]:
+    """Explain ``texts`` with ``adapter`` as ``request`` says: one :class:`Explanation` or error per text."""
+    return Pipeline(adapter, request).explain(texts)
