@@ -119,7 +119,7 @@ def test_plugin_warnings_are_attached():
 def test_third_party_renderer_and_save_load(tmp_path):
     e = attribkit.explain(MODEL, TOKENIZER, "superb <b>film</b> | yes")
     markdown = attribkit.render(e, "markdown", path=tmp_path / "out.md")
-    assert (tmp_path / "out.md").read_text() == markdown and "\\<b\\>" in markdown
+    assert (tmp_path / "out.md").read_text() == markdown and "&lt;b&gt;" in markdown and "<b>" not in markdown
     attribkit.save([e], tmp_path / "e.jsonl")
     assert attribkit.load(tmp_path / "e.jsonl")[0].text == e.text
 

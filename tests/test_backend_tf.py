@@ -24,7 +24,7 @@ for _module in ("tensorflow", "tf_keras", "alibi", "transformers"):
 import attribkit  # noqa: E402
 from attribkit import BatchError, Explanation, InputError, ModelError, TargetError  # noqa: E402
 from attribkit.backends.tf import WordTokenizer  # noqa: E402
-from attribkit.backends.tf.words import locate_words, pad_ids  # noqa: E402
+from attribkit.pipeline import locate_words  # noqa: E402
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 WORDS = ("the a movie film plot acting story music was is very quite not and but it this i we "
@@ -188,20 +188,17 @@ def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_b
     return [attrs[i, :n] for i, n in enumerate(lengths)], predictions
 
 
+@pytest.mark.parametrize("accelerate", [True, False], ids=["accelerated", "plain"])
 @pytest.mark.parametrize("baseline, buckets", [("pad", "chosen"), (4, "chosen"), ("pad", "one per length")])
-def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets, monkeypatch):
-    from attribkit.backends.tf import costs
-    from attribkit.backends.tf.hf import _COMPILED
+def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets, accelerate, monkeypatch):
+    from attribkit.pipeline import planner
 
     if buckets == "one per length":  # buckets cost nothing: every length runs cut to itself
-        monkeypatch.setattr(costs, "BUCKET_OVERHEAD_FLOPS", 0.0)
-        if tf_bert in _COMPILED:
-            _COMPILED[tf_bert].scorers.clear()
+        monkeypatch.setattr(planner, "PASS_OVERHEAD_FLOPS", 0.0)
     expected, predictions = raw_alibi_scores(tf, keras, tf_bert, tokenizer, TEXTS,
                                              tokenizer.pad_token_id if baseline == "pad" else baseline, 25)
-    explanations = attribkit.explain(tf_bert, tokenizer, TEXTS, baseline=baseline, internal_batch_size=25)
-    if buckets == "one per length":
-        assert len({len(e.tokens) for e in explanations}) == 3 and {k for k, _ in _COMPILED[tf_bert].scorers} == {3}
+    explanations = attribkit.explain(tf_bert, tokenizer, TEXTS, baseline=baseline, internal_batch_size=25,
+                                     accelerate=accelerate)
     largest = max(np.abs(e).max() for e in expected)
     assert largest > 0.01
     for explanation, scores, predicted in zip(explanations, expected, predictions):
@@ -214,84 +211,54 @@ def test_scores_equal_raw_alibi(tf, keras, tf_bert, tokenizer, baseline, buckets
     assert params["internal_batch_size"] == 25 and params["n_steps"] == 50
 
 
-@pytest.mark.parametrize("activation, embedded_from_ids", [("softmax", False), ("identity", False),
-                                                          ("softmax", True)])
-def test_compiled_scores_gradient_equals_autodiff(tf, tf_bert, tokenizer, activation, embedded_from_ids):
-    """The gradient the compiled call hands to a tape (any upstream gradient, rows in three length
-    buckets) equals TensorFlow's own gradient of the same output through the uncompiled model; also
-    when the scores come from the ids and the gradient is computed on demand."""
-    from attribkit.backends.tf.hf import _output_replaced, compiled_classifier, explained_output, find_embeddings
+def test_pad_all_special_equals_alibi_example_on_unknown_words(tf, keras, tf_bert, tokenizer):
+    """alibi's example keeps every id of ``tokenizer.all_special_ids`` in the baseline, [UNK] included."""
+    texts = ["the zyzzyva movie was superb", "a qqq plot"]  # unknown words become [UNK]
+    assert all(tokenizer.unk_token_id in tokenizer(t).input_ids for t in texts)
+    expected, _ = raw_alibi_scores(tf, keras, tf_bert, tokenizer, texts, tokenizer.pad_token_id, 50)
+    largest = max(np.abs(e).max() for e in expected)
+    for accelerate in (True, False):
+        explanations = attribkit.explain(tf_bert, tokenizer, texts, baseline="pad_all_special", accelerate=accelerate)
+        for explanation, scores in zip(explanations, expected):
+            assert np.abs(explanation.scores - scores).max() <= 1e-5 * largest
+            assert explanation.method.params["baseline"] == "pad_all_special"
+    plain = attribkit.explain(tf_bert, tokenizer, texts[0])  # "pad" replaces [UNK] like any word
+    assert np.abs(plain.scores - expected[0]).max() > 1e-3 * largest
 
-    embeddings, _ = find_embeddings(tf_bert)
-    compiled = compiled_classifier(tf, tf_bert, embeddings)
+
+@pytest.mark.parametrize("form", [("softmax", False, True), ("identity", False, False)])
+def test_compiled_gradient_equals_autodiff(tf, tf_bert, tokenizer, form):
+    """The gradient the accelerator's compiled call hands to a tape (any upstream gradient, rows in
+    three length buckets) equals TensorFlow's own gradient of the same output through the uncompiled model."""
+    from attribkit.backends.tf.accelerator import Accelerator
+    from attribkit.backends.tf.adapter import KerasAdapter, call_replaced, explained_outputs
+    from attribkit.pipeline import OutputForm
+
+    form = OutputForm(*form)
+    adapter = KerasAdapter(tf_bert, tokenizer)
+    accelerator = Accelerator.of(adapter)
     batch = tokenizer(TEXTS, padding=True, return_tensors="np")
     ids, mask = tf.constant(batch["input_ids"], tf.int32), tf.constant(batch["attention_mask"], tf.int32)
-    embedded = embeddings(input_ids=ids, training=False)
-    weights = tf.constant(np.random.default_rng(0).normal(size=(len(TEXTS), 2)), tf.float32)
+    embedded = adapter.layer(input_ids=ids, training=False)
+    targets = tf.constant([1, 0, 1], tf.int32)
     upstream = tf.constant([0.5, -2.0, 3.0], tf.float32)
     limits = batch["attention_mask"].sum(axis=1)
     assert len(set(limits)) == 3
     with tf.GradientTape() as tape:
         tape.watch(embedded)
-        scores = compiled.scores(ids, mask, embedded, limits, weights, activation, embedded_from_ids)
-        loss = tf.reduce_sum(scores * upstream)
+        chosen = accelerator.chosen(ids, mask, embedded, limits, targets, form, 2)
+        loss = tf.reduce_sum(chosen * upstream)
     fused = tape.gradient(loss, embedded).numpy()
     with tf.GradientTape() as tape:
         tape.watch(embedded)
-        with _output_replaced(embeddings, embedded):
-            logits = tf_bert(input_ids=ids, attention_mask=mask, training=False).logits
-        expected_scores = tf.reduce_sum(explained_output(tf, logits, activation) * weights, axis=1)
-        loss = tf.reduce_sum(expected_scores * upstream)
+        with call_replaced(adapter.layer, lambda *args, **kwargs: embedded):
+            raw = tf_bert(input_ids=ids, attention_mask=mask, training=False).logits
+        expected_chosen = tf.gather(explained_outputs(raw, form), targets, batch_dims=1)
+        loss = tf.reduce_sum(expected_chosen * upstream)
     expected = tape.gradient(loss, embedded).numpy()
-    np.testing.assert_allclose(scores.numpy(), expected_scores.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(chosen.numpy(), expected_chosen.numpy(), rtol=1e-5, atol=1e-6)
     assert np.abs(expected).max() > 1e-3
     assert np.abs(fused - expected).max() <= 1e-5 * np.abs(expected).max()
-
-
-def test_gradient_only_on_path_passes(tf, tf_bert, tokenizer, monkeypatch):
-    """alibi's two passes that read the embeddings' output (texts, baselines) run forward only: the
-    compiled forward-and-backward call runs once per pass over the path (that the scores stay alibi's
-    is ``test_scores_equal_raw_alibi``). The embeddings' own call is back once the explanation is done."""
-    from attribkit.backends.tf import hf
-
-    calls = []
-    fused = hf.CompiledClassifier._fused
-    monkeypatch.setattr(hf.CompiledClassifier, "_fused",
-                        lambda self, ids, *args: calls.append(int(ids.shape[0])) or fused(self, ids, *args))
-    embeddings, _ = hf.find_embeddings(tf_bert)
-    before = vars(embeddings).get("call")
-    attribkit.explain(tf_bert, tokenizer, TEXTS, backend="tf", n_steps=20, internal_batch_size=25)
-    assert calls == [25, 25, 10]  # 20 steps x 3 texts, in passes of 25 rows
-    assert vars(embeddings).get("call") is before and embeddings not in hf._NOTING_CALLS
-
-
-def test_each_row_runs_forward_once_per_explanation(tf, tf_bert, tokenizer):
-    """The backend's predictions run the texts and baselines forward; alibi's five plain forward passes
-    over the same rows reuse those logits, which equal a fresh forward pass, and are forgotten after."""
-    from attribkit.backends.tf import hf
-
-    embeddings, _ = hf.find_embeddings(tf_bert)
-    compiled = hf.compiled_classifier(tf, tf_bert, embeddings)
-    forward, rows = compiled.forward, []
-
-    def counted(ids, mask):
-        rows.append(int(ids.shape[0]))
-        return forward(ids, mask)
-
-    object.__setattr__(compiled, "forward", counted)
-    try:
-        attribkit.explain(tf_bert, tokenizer, TEXTS, backend="tf", n_steps=8)
-        assert rows == [2 * len(TEXTS)] and not compiled.remembered
-        batch = tokenizer(TEXTS + ["not good"], padding=True, return_tensors="np")
-        ids, mask = tf.constant(batch["input_ids"], tf.int32), tf.constant(batch["attention_mask"], tf.int32)
-        with compiled.remembering():
-            compiled.logits(ids[:2], mask[:2])
-            mixed = compiled.logits(ids[1:], mask[1:]).numpy()
-        assert rows[1:] == [2, 2]  # rows 0-1, then only the two not run before
-    finally:
-        object.__setattr__(compiled, "forward", forward)
-    np.testing.assert_allclose(mixed, forward(ids[1:], mask[1:]).numpy(), rtol=1e-5, atol=1e-6)
-    assert not compiled.remembered
 
 
 @pytest.mark.parametrize("kind, baseline", [("bert", "pad"), ("distilbert", "pad"), ("roberta", "pad"),
@@ -539,35 +506,3 @@ def test_locate_words_follows_the_text():
     assert [text[a:b] for a, b in spans] == ["a", "GREAT", "movie", "a", "great", "one", "great"]
     assert locate_words("x", ["y"]).tolist() == [[0, 1]]
     assert locate_words("...", ["y"]).tolist() == [[0, 0]]
-
-
-@pytest.mark.parametrize("padding", ["pre", "post"])
-def test_pad_ids_matches_pad_sequences(keras, padding):
-    sequences = [np.array([3, 4, 5]), np.array([7]), np.array([1, 2, 3, 4])]
-    ids, positions = pad_ids(sequences, 4, padding)
-    expected = keras.preprocessing.sequence.pad_sequences([s.tolist() for s in sequences], maxlen=4, padding=padding)
-    np.testing.assert_array_equal(ids, expected)
-    for row, sequence in enumerate(sequences):
-        np.testing.assert_array_equal(ids[row, positions[row]], sequence)
-
-
-def test_grouping_weighs_padding_against_buckets():
-    from attribkit.backends.tf.costs import MAX_TEXTS_PER_CALL, ModelSize, group_texts, rows_per_pass
-
-    lengths = {0: 10, 1: 50, 2: 10, 3: 50, 4: 10}
-    tiny = ModelSize(layers=2, hidden=32, intermediate=64, heads=4)
-    minilm = ModelSize(layers=6, hidden=384, intermediate=1536, heads=12)
-    # one call (alibi's cost is per call); long and short texts in separate buckets
-    assert group_texts(lengths, minilm, 50, threads=2, max_buckets=4) == [[[1, 3], [0, 2, 4]]]
-    assert group_texts(lengths, minilm, 50, threads=2, max_buckets=1) == [[[1, 3, 0, 2, 4]]]
-    # a bucket costs a fixed overhead per pass: one short text is padded rather than run alone
-    assert group_texts({0: 12, 1: 11}, tiny, 50, threads=1, max_buckets=4) == [[[0, 1]]]
-    assert group_texts(lengths, minilm, 50, threads=2, batch_size=2, max_buckets=4) == [[[1, 3]], [[0, 2]], [[4]]]
-    many = group_texts({i: 8 + i for i in range(100)}, tiny, 50, threads=1, max_buckets=4)
-    assert [sum(map(len, call)) for call in many] == [MAX_TEXTS_PER_CALL, 100 - MAX_TEXTS_PER_CALL]
-    assert all(len(call) <= 4 for call in many)
-    assert sorted(i for call in many for bucket in call for i in bucket) == list(range(100))
-    # alibi keeps every path point of a call: 50 steps x 512 tokens x 384 floats is 39 MB per text
-    long_calls = group_texts({i: 512 for i in range(10)}, minilm, 50, threads=1, max_buckets=4)
-    assert [sum(map(len, call)) for call in long_calls] == [6, 4]
-    assert rows_per_pass(tiny, 50, threads=2) > 200 and 5 < rows_per_pass(minilm, 50, threads=2) < 50

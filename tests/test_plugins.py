@@ -65,7 +65,7 @@ def test_example_distribution_is_discovered_for_real():
     host = PluginHost()
     host.load_entry_points()
     record = host.records["example"]
-    assert record.status == "ok" and record.distribution == "attribkit-example" and record.version == "0.1.0"
+    assert record.status == "ok" and record.distribution == "attribkit-example" and record.version == "0.2.0"
     assert "lexicon" in host.backends and "markdown" in host.renderers
     assert host.methods[("lexicon", "integrated_gradients")].plugin == "example"
 

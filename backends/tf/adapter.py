@@ -1,150 +1,365 @@
-"""What the backend needs from a kind of model (Hugging Face, Keras word model)."""
+"""How the TensorFlow backend reads a Keras model: its layer, call convention, outputs and limits.
+
+Two kinds of models, one adapter:
+
+- **Hugging Face TF classifiers** (``TFAutoModelForSequenceClassification``),
+  called as ``model(input_ids=, attention_mask=).logits``, attributed at
+  ``model.<base>.embeddings`` (the module the PyTorch backend uses);
+- **Keras models over word ids** (``Embedding -> ... -> Dense``) with their
+  own word tokenizer, called as ``model(ids)`` on ids padded like
+  ``pad_sequences``, attributed at their first ``Embedding`` layer.
+
+Importing this module imports TensorFlow (with ``tf.keras`` routed to Keras 2,
+see :mod:`attribkit.backends.tf.runtime`).
+"""
 from __future__ import annotations
 
-import abc
 import contextlib
-from dataclasses import dataclass
-from typing import Any, Callable, ContextManager, List, Mapping, Optional, Sequence, Tuple
+import functools
+import logging
+import os
+from typing import Any, Callable, Iterator, Mapping, Optional, Tuple
 
 import numpy as np
 
-from attribkit.backends.tf.costs import ModelSize
-from attribkit.errors import InputError
-from attribkit.types import ModelInfo
+from attribkit.backend import Backend
+from attribkit.errors import InputError, ModelError
+from attribkit.hub import load_pretrained
+from attribkit.pipeline import ModelAdapter, ModelSize, Option, OutputForm, is_hugging_face_model, position_limit
+from attribkit.pipeline.encoding import SIDES
+from attribkit.results import ModelInfo
+from attribkit.backends.tf.runtime import check_model, import_tensorflow, is_functional, keras_module
 
-#: Rows per plain forward pass (predictions, baselines).
-FORWARD_BATCH_SIZE = 64
+tf = import_tensorflow()
+
+CallFn = Callable[[Any, Any, Any], Any]
+_PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")
 
 
-@dataclass(frozen=True, eq=False)
-class ModelInputs:
-    """What alibi runs, on what (see :class:`attribkit.backends.tf.methods.AttributionJob`).
+# -- layers ------------------------------------------------------------------------------------------------
 
-    Attributes:
-        model: the Keras model alibi calls, returning the explained outputs ``(N, C)``.
-        layer: ``model -> layer``, or ``None`` when ``inputs`` are the layer's output.
-        inputs: ``(N, L)`` ids, or ``(N, L, d)`` layer outputs.
-        baselines: the same shape as ``inputs``.
-        forward_kwargs: extra model inputs (tensors), not attributed.
+
+@contextlib.contextmanager
+def call_replaced(layer: Any, call: Callable[..., Any]) -> Iterator[None]:
+    """While the block runs, ``layer.call`` is ``call`` (set on the instance, as alibi does); then
+    whatever the instance had, or the class's ``call`` again."""
+    saved = layer.__dict__.get("call")
+    layer.call = call
+    try:
+        yield
+    finally:
+        if saved is None:
+            del layer.call
+        else:
+            layer.call = saved
+
+
+def _is_layer(value: Any) -> bool:
+    return callable(getattr(value, "call", None)) and hasattr(value, "name")
+
+
+def _follow_path(model: Any, path: str) -> Any:
+    value = model
+    for part in path.split("."):
+        if part.isdigit() and isinstance(value, (list, tuple)):
+            if int(part) >= len(value):
+                raise InputError(f"layer {path!r}: index {part} is out of range ({len(value)} items)")
+            value = value[int(part)]
+        elif hasattr(value, part):
+            value = getattr(value, part)
+        else:
+            raise InputError(f"layer {path!r}: {type(value).__name__} has no attribute {part!r}")
+    return value
+
+
+def resolve_layer(model: Any, layer: Any, default: Optional[Tuple[Any, str]]) -> Tuple[Any, str]:
+    """The layer to attribute to and a name for it: ``None`` (``default``), a Keras layer, a dotted
+    attribute path (``"bert.embeddings"``, ``"layers.1"``), a Keras layer name or a callable ``model -> layer``."""
+    if layer is None:
+        if default is None:
+            raise ModelError(f"{getattr(model, 'name', type(model).__name__)} has no Embedding layer to attribute "
+                             "to; pass layer=... (a Keras layer, its name, a dotted path or a callable model -> layer)")
+        return default
+    if isinstance(layer, str):
+        try:
+            found = _follow_path(model, layer)
+        except InputError:
+            get_layer = getattr(model, "get_layer", None)
+            try:
+                found = get_layer(layer) if "." not in layer and get_layer else None
+            except ValueError:
+                found = None
+            if found is None:
+                raise
+        name = layer
+    elif _is_layer(layer):
+        found, name = layer, layer.name
+    elif callable(layer):
+        found = layer(model)
+        name = getattr(found, "name", repr(found))
+    else:
+        raise InputError(f"layer must be None, a Keras layer, a dotted path or a callable, got {type(layer).__name__}")
+    if not _is_layer(found):
+        raise InputError(f"layer {name!r} is a {type(found).__name__}, not a Keras layer")
+    return found, name
+
+
+def find_embedding(model: Any) -> Optional[Tuple[Any, str]]:
+    """The first ``Embedding`` layer of a Keras model (nested models searched), with its path."""
+    def search(container: Any, prefix: str) -> Optional[Tuple[Any, str]]:
+        for index, layer in enumerate(getattr(container, "layers", ()) or ()):
+            path = f"{prefix}layers.{index}"
+            if type(layer).__name__ == "Embedding":
+                return layer, path
+            found = search(layer, path + ".")
+            if found is not None:
+                return found
+        return None
+
+    return search(model, "")
+
+
+def hugging_face_embeddings(model: Any) -> Tuple[Any, str]:
+    """The main layer's ``embeddings`` of a Hugging Face TF model, and its path."""
+    prefix = model.base_model_prefix
+    embeddings = getattr(getattr(model, prefix, None), "embeddings", None)
+    if embeddings is None:
+        raise ModelError(f"cannot find the embeddings of {type(model).__name__} (looked for model.{prefix}.embeddings);"
+                         " pass layer=... (a Keras layer, a dotted path or a callable model -> layer)")
+    return embeddings, f"{prefix}.embeddings"
+
+
+def ends_in_probabilities(model: Any) -> bool:
+    """Whether the model's last layer applies a sigmoid or a softmax."""
+    layers = getattr(model, "layers", None) or []
+    if not layers:
+        return False
+    last = layers[-1]
+    if type(last).__name__ == "Softmax":
+        return True
+    activation = getattr(last, "activation", None)
+    return getattr(activation, "__name__", None) in _PROBABILITY_ACTIVATIONS
+
+
+def _input_length(model: Any) -> Optional[int]:
+    """The fixed sequence length of a Functional/Sequential model's input, if it has one."""
+    inputs = getattr(model, "inputs", None)
+    if not inputs or len(inputs[0].shape) < 2 or inputs[0].shape[1] is None:
+        return None
+    return int(inputs[0].shape[1])
+
+
+def explained_outputs(raw: Any, form: OutputForm) -> Any:
+    """F ``(N, n_classes)`` from raw outputs ``(N, n_outputs)``: the TensorFlow twin of
+    :func:`attribkit.pipeline.explained_values`."""
+    if len(raw.shape) == 1:
+        raw = raw[:, None]
+    if form.activation == "softmax":
+        values = tf.nn.softmax(raw, axis=-1)
+    elif form.activation == "sigmoid":
+        values = tf.sigmoid(raw)
+    else:
+        values = raw
+    if form.single:
+        values = tf.concat([1 - values if form.probability else -values, values], axis=1)
+    return values
+
+
+class _LayerOutputSeen(Exception):
+    """Ends a forward pass once the attributed layer has run (:meth:`KerasAdapter.layer_outputs`)."""
+
+
+# -- the adapter ---------------------------------------------------------------------------------------------
+
+
+class KerasAdapter(ModelAdapter):
+    """A Keras classifier and its tokenizer (see ``docs/backend-tf.md``).
+
+    Besides the :class:`~attribkit.pipeline.ModelAdapter` attributes: ``layer``
+    (the attributed Keras layer), ``call`` (``call(model, input_ids,
+    attention_mask) -> raw outputs``), ``keras`` (the model's Keras package)
+    and ``accelerator`` (:mod:`attribkit.backends.tf.accelerator`, or ``None``).
     """
 
-    model: Any
-    layer: Optional[Callable[[Any], Any]]
-    inputs: np.ndarray
-    baselines: np.ndarray
-    forward_kwargs: Mapping[str, Any]
+    whole_passes = False  # alibi cuts its flat list of path points into passes
+
+    def __init__(self, model: Any, tokenizer: Any, layer: Any = None, forward: Optional[CallFn] = None,
+                 padding: str = "pre", accelerate: bool = True, backend: str = "tf"):
+        self.keras = keras_module(check_model(model, tf))
+        self.model, self.tokenizer = model, tokenizer
+        self.hugging_face = is_hugging_face_model(model)
+        self.custom_call = forward is not None
+        embeddings = None
+        if self.hugging_face:
+            config = model.config
+            embeddings, path = hugging_face_embeddings(model)
+            self.layer, self.layer_name = resolve_layer(model, layer, (embeddings, path))
+            self.call = forward or (lambda m, ids, mask: m(input_ids=ids, attention_mask=mask, training=False).logits)
+            self.id2label = getattr(config, "id2label", None)
+            self.size = ModelSize.from_config(config)
+            self.max_length = position_limit(config, getattr(embeddings, "padding_idx", None))
+            self.vocab_size = getattr(config, "vocab_size", None)
+            name = getattr(config, "name_or_path", "") or type(model).__name__
+        else:
+            self.layer, self.layer_name = resolve_layer(model, layer, find_embedding(model))
+            self.call = forward or (lambda m, ids, mask: m(ids, training=False))
+            self.returns_probabilities = ends_in_probabilities(model)
+            self.input_length = _input_length(model)
+            self.padding = padding
+            width = int(getattr(self.layer, "output_dim", None) or 256)
+            self.size = ModelSize(layers=1, hidden=width, intermediate=width, heads=0)
+            name = model.name
+        self.threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
+        self.memory_budget_mb = 128 * self.threads
+        self.info = ModelInfo(framework="tensorflow", backend=backend, name=name, architecture=type(model).__name__)
+        self.accelerator = None
+        if accelerate and self.hugging_face and forward is None and self.layer is embeddings:
+            from attribkit.backends.tf.accelerator import Accelerator
+
+            self.accelerator = Accelerator.of(self)
+            self.max_buckets = self.accelerator.max_buckets
+
+    def _run(self, input_ids: Any, attention_mask: Any) -> Any:
+        """The raw outputs as a tensor ``(N, n_outputs)``."""
+        ids = tf.cast(input_ids, tf.int32)
+        mask = tf.ones_like(ids) if attention_mask is None else tf.cast(attention_mask, tf.int32)
+        raw = self.call(self.model, ids, mask)
+        raw = getattr(raw, "logits", raw)
+        if isinstance(raw, (tuple, list)):
+            raw = raw[0]
+        return raw[:, None] if len(raw.shape) == 1 else raw
+
+    def raw_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                    layer_values: Optional[np.ndarray] = None) -> np.ndarray:
+        if layer_values is not None:
+            values = tf.constant(layer_values, dtype=self.layer.compute_dtype)
+            with call_replaced(self.layer, lambda *args, **kwargs: values):
+                return self._run(input_ids, attention_mask).numpy().astype(np.float64)
+        if self.accelerator is not None:
+            return self.accelerator.logits(input_ids, attention_mask)
+        return self._run(input_ids, attention_mask).numpy().astype(np.float64)
+
+    def layer_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The layer's output, from a forward pass stopped once the layer has run."""
+        outputs = []
+        original = self.layer.call
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            outputs.append(original(*args, **kwargs))
+            raise _LayerOutputSeen
+
+        with call_replaced(self.layer, record), contextlib.suppress(_LayerOutputSeen):
+            self._run(input_ids, attention_mask)
+        output = outputs[0] if outputs else None
+        if isinstance(output, (tuple, list)):
+            output = output[0]
+        if output is None or len(output.shape) != 3 or tuple(output.shape[:2]) != input_ids.shape:
+            raise ModelError(f"layer {self.layer_name!r} returns {getattr(output, 'shape', output)}; a vector "
+                             "baseline needs a layer whose output is a (batch, tokens, hidden) tensor")
+        return np.asarray(output, dtype=np.float32)
+
+    def explained_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, form: OutputForm) -> np.ndarray:
+        return self.explained_model(form)(input_ids, attention_mask=attention_mask).numpy().astype(np.float64)
+
+    # -- the Keras models alibi is given -----------------------------------------------------------------------
+    def explained_model(self, form: OutputForm) -> Any:
+        """``model(input_ids, attention_mask=None) -> (N, n_classes)`` F: alibi's ``AutoModelWrapper``; a
+        Functional or Sequential model with ``forward`` not given gets a Functional one (alibi explains
+        Keras 3 models only in that form)."""
+        if self.hugging_face or self.custom_call or not is_functional(self.model):
+            return _wrapper_classes(self.keras)[0](self, form)
+        inputs = self.model.inputs[0] if len(self.model.inputs) == 1 else self.model.inputs
+        return self.keras.Model(inputs, self.keras.layers.Lambda(
+            functools.partial(explained_outputs, form=form))(self.model.outputs[0]))
+
+    def from_layer_model(self, form: OutputForm) -> Any:
+        """``model(values, input_ids=, attention_mask=) -> (N, n_classes)``: F with the layer's output
+        replaced by ``values`` (a vector baseline: alibi attributes to this model's input)."""
+        return _wrapper_classes(self.keras)[1](self, form)
 
 
-@dataclass(frozen=True, eq=False)
-class Batch:
-    """Texts padded to one length ``L`` (``N`` texts).
+@functools.lru_cache(maxsize=None)
+def _wrapper_classes(keras: Any) -> Tuple[type, type]:
+    """The Keras wrappers alibi is given, built on the model's Keras."""
 
-    Attributes:
-        inputs: shape ``(N, L)`` int32 token ids.
-        baselines: shape ``(N, L)`` int32 baseline ids, or ``None`` for the
-            zero vector at the layer (``baseline="zero"`` on a Hugging Face model).
-        forward_kwargs: extra model inputs, each of shape ``(N, L)`` or ``(N,)``.
-        positions: per text, shape ``(n_i,)``: the columns holding its tokens.
-    """
+    class Explained(keras.Model):
+        def __init__(self, adapter: KerasAdapter, form: OutputForm):
+            super().__init__()
+            self.adapter, self.form = adapter, form
 
-    inputs: np.ndarray
-    baselines: Optional[np.ndarray]
-    forward_kwargs: Mapping[str, np.ndarray]
-    positions: List[np.ndarray]
+        def call(self, input_ids: Any, attention_mask: Any = None, training: bool = False) -> Any:
+            return explained_outputs(self.adapter._run(input_ids, attention_mask), self.form)
 
-    def rows(self, keep: Sequence[int]) -> "Batch":
-        """The batch restricted to rows ``keep``."""
-        keep = list(keep)
-        return Batch(self.inputs[keep], None if self.baselines is None else self.baselines[keep],
-                     {k: v[keep] for k, v in self.forward_kwargs.items()}, [self.positions[i] for i in keep])
+    class FromLayer(keras.Model):
+        def __init__(self, adapter: KerasAdapter, form: OutputForm):
+            super().__init__()
+            self.adapter, self.form = adapter, form
 
+        def call(self, values: Any, input_ids: Any = None, attention_mask: Any = None, training: bool = False) -> Any:
+            with call_replaced(self.adapter.layer, lambda *args, **kwargs: values):
+                return explained_outputs(self.adapter._run(input_ids, attention_mask), self.form)
 
-def baseline_description(baseline: Any) -> str:
-    """How ``Method.params['baseline']`` records the user's baseline."""
-    if isinstance(baseline, str):
-        return baseline
-    return f"token id {int(baseline)}"
+    return Explained, FromLayer
 
 
-def check_baseline(baseline: Any) -> None:
-    if isinstance(baseline, str) and baseline in ("pad", "zero"):
-        return
-    if isinstance(baseline, (int, np.integer)) and not isinstance(baseline, bool) and baseline >= 0:
-        return
-    raise InputError(f"baseline must be 'pad', 'zero' or a token id (int >= 0) on the 'tf' backend, got {baseline!r}")
+# -- the backend -----------------------------------------------------------------------------------------------
 
 
-class ClassifierAdapter(abc.ABC):
-    """One kind of Keras classifier and its tokenizer, as the backend sees it.
+class TFBackend(Backend):
+    """Explains Keras classifiers (Hugging Face TF models, Keras word models) with alibi."""
 
-    Attributes set by subclasses:
-        tf: the ``tensorflow`` module.
-        info: the :class:`ModelInfo` recorded in explanations.
-        id2label: class names from the model's config, or ``None``.
-        already_probabilities: the model's raw output is probabilities.
-        layer: the layer attributed to; ``layer_name`` describes it.
-        size: the model's sizes, for the cost estimates of :mod:`attribkit.backends.tf.costs`.
-        max_buckets: most length buckets the explained model runs one pass in
-            (1: every row of a pass is padded to the same length).
-    """
+    name = "tf"
+    framework = "tensorflow"
+    options = (
+        Option("forward", None, "forward(model, input_ids, attention_mask) -> (batch, n_outputs) raw outputs "
+               "(default: model(input_ids=, attention_mask=).logits for Hugging Face models, else model(ids))",
+               "callable"),
+        Option("padding", "pre", "word models: the side padding goes, as pad_sequences ('pre' or 'post')", "choice",
+               choices=SIDES),
+        Option("accelerate", True, "run alibi on compiled functions (Hugging Face models on their embeddings); "
+               "False runs alibi's plain way", "bool"),
+    )
 
-    tf: Any
-    info: ModelInfo
-    id2label: Optional[Mapping[int, str]] = None
-    already_probabilities: bool = False
-    layer: Any = None
-    layer_name: str = ""
-    size: ModelSize
-    max_buckets: int = 1
+    def adapt(self, model: Any, tokenizer: Any, *, layer: Any = None,
+              options: Optional[Mapping[str, Any]] = None) -> KerasAdapter:
+        options = dict(options or {})
+        return KerasAdapter(model, tokenizer, layer, options.get("forward"), options.get("padding") or "pre",
+                            options.get("accelerate", True) is not False, self.name)
 
-    @abc.abstractmethod
-    def encode(self, text: str) -> Any:
-        """Tokenise one text: an object with ``input_ids``, ``tokens``, ``offsets``,
-        ``special_mask`` and ``truncation_warning()``. Raises for this text only."""
-
-    @abc.abstractmethod
-    def batch(self, encodings: Sequence[Any], baseline: Any, limits: Sequence[int]) -> Batch:
-        """Pad encodings into one :class:`Batch` with the requested baseline.
-
-        ``limits``: per encoding, the length of its bucket (at least its own
-        length); used by a model with ``max_buckets > 1``.
-        """
-
-    @abc.abstractmethod
-    def raw_outputs(self, ids: np.ndarray, forward_kwargs: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The model's own outputs, shape ``(N, n_outputs)`` float64."""
-
-    @abc.abstractmethod
-    def explained_model(self, output: str) -> Any:
-        """The Keras model alibi runs: ids (+ forward kwargs) -> the explained outputs ``(N, C)``."""
-
-    def outputs(self, batch: Batch) -> Tuple[np.ndarray, np.ndarray]:
-        """The model's own outputs for the inputs and for the baselines, each ``(N, n_outputs)``
-        (one forward pass over both)."""
-        both = self.raw_outputs(np.concatenate([batch.inputs, batch.baselines]),
-                                {k: np.concatenate([v, v]) for k, v in batch.forward_kwargs.items()})
-        return both[:len(batch.inputs)], both[len(batch.inputs):]
-
-    def explaining(self) -> ContextManager[None]:
-        """The context one group of texts is explained in: the forward passes and the method (the Hugging
-        Face adapter runs each row's logits once, and notes when alibi reads the layer's output)."""
-        return contextlib.nullcontext()
-
-    def model_inputs(self, batch: Batch, output: str) -> ModelInputs:
-        """``batch`` attributed to the layer's output, with token-id baselines.
-
-        The layer goes to alibi as a callable (alibi warns about a nested
-        layer object and cannot save it).
-        """
-        layer = self.layer
-        return ModelInputs(self.explained_model(output), lambda model: layer, batch.inputs, batch.baselines,
-                           {k: self.tf.constant(v) for k, v in batch.forward_kwargs.items()})
+    def load(self, name_or_path: str, **kwargs: Any) -> Tuple[Any, Any]:
+        """``TFAutoModelForSequenceClassification`` and ``AutoTokenizer`` from a hub name or a local folder;
+        a folder (or hub repository) with only PyTorch weights is converted (``from_pt=True``)."""
+        return load_pretrained(_load_tf_model, name_or_path, kwargs, "a TensorFlow sequence classifier")
 
 
-def forward_in_chunks(forward: Callable[[int, int], Any], n_rows: int) -> np.ndarray:
-    """Concatenate ``forward(start, stop)`` over chunks of :data:`FORWARD_BATCH_SIZE` rows, as ``(N, C)`` float64."""
-    parts: List[np.ndarray] = []
-    for start in range(0, n_rows, FORWARD_BATCH_SIZE):
-        out = np.asarray(forward(start, min(n_rows, start + FORWARD_BATCH_SIZE)), dtype=np.float64)
-        parts.append(out.reshape(out.shape[0], -1))
-    return np.concatenate(parts, axis=0)
+class _CompleteConversionNotices(logging.Filter):
+    """Drops transformers' notices that a PyTorch checkpoint was converted completely (printed on every
+    load of such a model, the bundled one included); its warnings about weights left out still show."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(("All PyTorch model weights were used", "All the weights of"))
+
+
+def _has_pytorch_weights(name_or_path: str, error: Exception) -> bool:
+    if "from_pt=True" in str(error):
+        return True
+    if not os.path.isdir(name_or_path):
+        return False
+    files = set(os.listdir(name_or_path))
+    return "tf_model.h5" not in files and bool(files & {"pytorch_model.bin", "model.safetensors"})
+
+
+def _load_tf_model(name_or_path: str, kwargs: dict) -> Any:
+    from transformers import TFAutoModelForSequenceClassification
+
+    try:
+        return TFAutoModelForSequenceClassification.from_pretrained(name_or_path, **kwargs)
+    except (OSError, ValueError, TypeError) as exc:
+        if kwargs.get("from_pt") or not _has_pytorch_weights(name_or_path, exc):
+            raise
+    logger, notices = logging.getLogger("transformers.modeling_tf_pytorch_utils"), _CompleteConversionNotices()
+    logger.addFilter(notices)
+    try:
+        return TFAutoModelForSequenceClassification.from_pretrained(name_or_path, from_pt=True, **kwargs)
+    finally:
+        logger.removeFilter(notices)

@@ -1,121 +1,135 @@
-"""An example attribkit plugin: a lexicon backend, a Markdown renderer and a check.
+"""An example attribkit plugin: a lexicon backend, its exact method, a Markdown renderer and a check.
 
-Everything here goes through attribkit's public hooks; a built-in plugin can
-do nothing this one cannot.
+Everything here goes through attribkit's public API; a built-in plugin can
+do nothing this one cannot. The backend is a model adapter (attribkit's
+pipeline does the tokens' batches, predictions, targets, completeness and
+assembly); every method registered for all backends (``"*"``) runs on it too.
 """
 from __future__ import annotations
 
+import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 import attribkit
-from attribkit.backend import Backend, ExplainRequest
-from attribkit.tokenize import explained_value, label_names, probabilities, resolve_target
-from attribkit.types import Explanation, Method, ModelInfo, Prediction
+from attribkit.pipeline import Encoding
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 @dataclass
 class LexiconModel:
-    """A bag-of-words binary classifier: ``logit = bias + sum(weights[word])``."""
+    """A bag-of-words binary classifier: ``logit = bias + sum(weights[word])`` over the words present."""
 
     weights: Mapping[str, float]
     bias: float = 0.0
     name: str = "lexicon"
 
-    def logit(self, words: Sequence[str], presence: np.ndarray) -> float:
-        """``presence``: shape ``(n_words,)``, 1 keeps a word, 0 removes it (the baseline)."""
-        return self.bias + float(sum(p * self.weights.get(w.lower(), 0.0) for w, p in zip(words, presence)))
+    def weight(self, word: str) -> float:
+        return float(self.weights.get(word.lower(), 0.0))
 
 
 @dataclass
 class WhitespaceTokenizer:
-    """Splits on whitespace; keeps character offsets."""
+    """Splits on whitespace; keeps character offsets. Id 0 is "no word" (padding)."""
 
     pattern: str = r"\S+"
     vocabulary: Dict[str, int] = field(default_factory=dict)
 
-    def __call__(self, text: str) -> List[re.Match]:
-        return list(re.finditer(self.pattern, text))
-
     def id_of(self, word: str) -> int:
         return self.vocabulary.setdefault(word.lower(), len(self.vocabulary) + 1)
 
-
-def integrated_gradients(model: LexiconModel, words: Sequence[str], target: int, output: str, n_steps: int) -> np.ndarray:
-    """Integrated Gradients from the empty text (all words absent) to the text.
-
-    For ``output="logit"`` the model is linear, so the attribution of a word
-    is exactly its weight. For probabilities the path integral is computed
-    with the trapezoid rule over ``n_steps`` intervals.
-    """
-    weights = np.array([model.weights.get(w.lower(), 0.0) for w in words])
-    sign = 1.0 if target == 1 else -1.0
-    if output == "logit":
-        return sign * weights
-    alphas = np.linspace(0.0, 1.0, n_steps + 1)
-    logits = model.bias + alphas * weights.sum()
-    p = 1.0 / (1.0 + np.exp(-logits))
-    slope = sign * p * (1.0 - p)  # d prob(target) / d logit along the path
-    return weights * np.trapz(slope, alphas)
+    def word(self, token_id: int) -> str:
+        return next((w for w, i in self.vocabulary.items() if i == token_id), "")
 
 
-class LexiconBackend(Backend):
+class LexiconAdapter(attribkit.ModelAdapter):
+    """What the pipeline needs: words as tokens, and the model's logit for rows of word ids."""
+
+    def __init__(self, model: LexiconModel, tokenizer: WhitespaceTokenizer):
+        self.model, self.tokenizer = model, tokenizer
+        self.info = attribkit.ModelInfo(framework="numpy", backend="lexicon", name=model.name,
+                                        architecture="LexiconModel")
+
+    def check_tokenizer(self) -> None:
+        if not isinstance(self.tokenizer, WhitespaceTokenizer):
+            raise attribkit.TokenizerError(f"the lexicon backend needs a WhitespaceTokenizer, got "
+                                           f"{type(self.tokenizer).__name__}")
+
+    @property
+    def pad_id(self) -> int:
+        return 0
+
+    def encode(self, text: str) -> Encoding:
+        matches = list(re.finditer(self.tokenizer.pattern, text))
+        words = tuple(m.group() for m in matches)
+        return Encoding(text, np.array([self.tokenizer.id_of(w) for w in words], dtype=np.int64), words,
+                        np.array([m.span() for m in matches], dtype=np.int64).reshape(-1, 2),
+                        np.zeros(len(words), dtype=bool), len(words), unit="words")
+
+    def word_weights(self, input_ids: np.ndarray) -> np.ndarray:
+        """``(N, L)`` the weight of each word (0 for padding and removed words)."""
+        lookup = {i: self.model.weight(w) for w, i in self.tokenizer.vocabulary.items()}
+        return np.vectorize(lambda i: lookup.get(int(i), 0.0), otypes=[float])(input_ids)
+
+    def raw_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                    layer_values: Optional[np.ndarray] = None) -> np.ndarray:
+        logits = self.model.bias + (self.word_weights(input_ids) * attention_mask).sum(axis=1)
+        return logits[:, None]
+
+
+class LexiconBackend(attribkit.Backend):
     name = "lexicon"
     framework = "numpy"
 
-    def explain(self, model: Any, tokenizer: Any, texts: Sequence[str], request: ExplainRequest) -> List[Any]:
-        results: List[Any] = []
-        for text, target, true_label in zip(texts, request.targets, request.true_labels or [None] * len(texts)):
-            try:
-                results.append(self._one(model, tokenizer, text, target, true_label, request))
-            except attribkit.AttribkitError as exc:
-                results.append(exc)
-        return results
-
-    def _one(self, model: LexiconModel, tokenizer: WhitespaceTokenizer, text: str, target: Any,
-             true_label: Any, request: ExplainRequest) -> Explanation:
-        matches = tokenizer(text)
-        words = [m.group() for m in matches]
-        full = model.logit(words, np.ones(len(words)))
-        labels = label_names(None, 1, request.options.get("labels"))
-        probs = probabilities(np.array([full]))
-        resolved = resolve_target(target, labels, int(np.argmax(probs)))
-        scores = request.method.function(model, words, resolved.index, request.output, request.n_steps)
-        f_x = explained_value(np.array([full]), resolved.index, request.output)
-        f_base = explained_value(np.array([model.bias]), resolved.index, request.output)
-        return Explanation(
-            text=text,
-            tokens=words,
-            offsets=[(m.start(), m.end()) for m in matches],
-            token_ids=[tokenizer.id_of(w) for w in words],
-            special_mask=[False] * len(words),
-            scores=scores,
-            target=resolved,
-            prediction=Prediction(probs, labels, raw=np.array([full])),
-            method=Method(request.method.name, request.output, {"n_steps": request.n_steps, "baseline": "empty text"}),
-            model=ModelInfo(framework="numpy", backend=self.name, name=model.name, architecture="LexiconModel"),
-            true_label=true_label,
-            completeness_gap=abs(float(np.sum(scores)) - (f_x - f_base)),
-            output_difference=f_x - f_base,
-        )
+    def adapt(self, model: Any, tokenizer: Any, *, layer: Any = None,
+              options: Optional[Mapping[str, Any]] = None) -> LexiconAdapter:
+        if layer is not None:
+            raise attribkit.InputError("the lexicon backend has no layers; leave layer=None")
+        return LexiconAdapter(model, tokenizer)
 
 
-def render_markdown(explanations: Sequence[Explanation], *, top: int = 5) -> str:
+def integrated_gradients(task: attribkit.Task) -> attribkit.MethodResult:
+    """Integrated Gradients from the baseline's words to the text's, exactly.
+
+    The logit is linear in each word's presence, so with ``output="logit"``
+    a word's attribution is its weight (times the sign of the class). For
+    probabilities the path integral of ``d p / d logit`` is computed with the
+    trapezoid rule over ``n_steps`` intervals.
+    """
+    adapter = task.adapter
+    weights = (adapter.word_weights(task.input_ids) - adapter.word_weights(task.baseline_ids)) * task.attention_mask
+    signs = np.where(task.targets == 1, 1.0, -1.0)[:, None]
+    if not task.form.probability:
+        return attribkit.MethodResult(scores=signs * weights, completeness=True, params={"n_steps": task.n_steps})
+    start = adapter.raw_outputs(task.baseline_ids, task.attention_mask)[:, 0]
+    alphas = np.linspace(0.0, 1.0, task.n_steps + 1)
+    logits = start[:, None] + alphas[None, :] * weights.sum(axis=1, keepdims=True)
+    p = 1.0 / (1.0 + np.exp(-logits))
+    slopes = np.trapz(p * (1.0 - p), alphas, axis=1)[:, None]  # mean d p / d logit along the path
+    return attribkit.MethodResult(scores=signs * weights * slopes, completeness=True, params={"n_steps": task.n_steps})
+
+
+def _markdown(text: str) -> str:
+    """``text`` safe in Markdown and HTML: control characters as escapes, markup characters escaped."""
+    text = "".join(c if unicodedata.category(c)[0] != "C" else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
+    return re.sub(r"([\\`*_|\[\]#])", r"\\\1", html.escape(text, quote=True))
+
+
+def render_markdown(explanations: Sequence[attribkit.Explanation], *, top: int = 5) -> str:
     """A Markdown table per explanation: prediction, target and the top tokens."""
-    def escape(text: str) -> str:
-        return re.sub(r"([\\`*_|<>\[\]])", r"\\\1", text)
-
     blocks = []
     for e in explanations:
-        rows = "\n".join(f"| {escape(r.token)} | {r.score:+.4f} |" for r in attribkit.top_k(e, top))
+        rows = "\n".join(f"| {_markdown(r.token)} | {r.score:+.4f} |" for r in attribkit.top_k(e, top))
         blocks.append(
-            f"**{escape(e.text)}**\n\n"
-            f"predicted {e.prediction.label} ({e.prediction.probability:.2f}), explained {e.target.label}\n\n"
+            f"**{_markdown(e.text)}**\n\n"
+            f"predicted {_markdown(e.prediction.label)} ({e.prediction.probability:.2f}), "
+            f"explained {_markdown(e.target.label)}\n\n"
             f"| token | score |\n|---|---|\n{rows}\n"
         )
     return "\n".join(blocks)
@@ -134,7 +148,7 @@ def attribkit_backend_for_model(model):
 @attribkit.hookimpl
 def attribkit_register_methods(register):
     register("integrated_gradients", "lexicon", integrated_gradients,
-             description="exact IG from the empty text (example plugin)")
+             description="exact IG from the baseline's words (example plugin)")
 
 
 @attribkit.hookimpl
@@ -143,7 +157,7 @@ def attribkit_register_renderers(register):
 
 
 @attribkit.hookimpl
-def attribkit_explanation_warnings(explanation: Explanation) -> Optional[List[str]]:
+def attribkit_explanation_warnings(explanation: attribkit.Explanation) -> Optional[List[str]]:
     if len(explanation) and explanation.special_mask[int(np.argmax(np.abs(explanation.scores)))]:
         return ["the largest attribution is on a special token; the baseline may be unsuitable"]
     return None

@@ -1,0 +1,249 @@
+"""The TensorFlow backend's speed: alibi on compiled functions, for Hugging Face models on their embeddings.
+
+This module is the one place the TF backend does anything for speed; with
+``accelerate=False`` (an option of :func:`attribkit.explain`) it is not used
+and alibi runs the plain way (:func:`attribkit.backends.tf.methods.plain_call`).
+The attributions are alibi's either way: alibi still builds the path,
+differentiates, integrates and computes its convergence delta; what changes
+is the Keras model it is given:
+
+- **Compiled forward.** Plain forward passes (the pipeline's predictions,
+  alibi's convergence delta and predictions) run ``model(input_ids=,
+  attention_mask=)`` as a ``tf.function`` traced once per model.
+- **Target in the model.** The model given to alibi returns ``[0, F_target]``
+  per row (each row's target comes in as a forward keyword), and alibi is
+  asked for column 1 of every row.
+- **Forward and backward in one compiled call.** When alibi replaces the
+  embeddings' ``call`` (to read their output, or to feed the points of the
+  path that its gradient tape watches), the rest of the model runs in one
+  compiled call that returns the chosen output and its gradient to the
+  embeddings' output; the gradient reaches alibi's tape through
+  ``tf.custom_gradient``. The call runs in a helper thread, so alibi's tape
+  (which watches the model's weights) does not record it.
+- **Length buckets.** Rows of one alibi call are padded to the longest, but
+  each row also carries its bucket's length (the forward keyword
+  ``token_limit``, from the pipeline's planner) and the compiled call runs
+  each bucket cut to its length; padding on the right changes no output.
+
+The measurements behind these choices are in ``docs/backend-tf.md`` (Speed)
+and ``benchmarks/``.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import functools
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, MutableMapping, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from attribkit.backends.tf.adapter import KerasAdapter, call_replaced, explained_outputs
+from attribkit.backends.tf.methods import AlibiCall
+from attribkit.pipeline import OutputForm, Task
+
+#: Most length buckets one pass runs in (each is one more copy of the model in the traced function).
+MAX_BUCKETS = 4
+#: The forward keywords that carry each row's target and bucket length through alibi's path.
+TARGET_KEYWORD = "attribkit_target"
+LIMIT_KEYWORD = "token_limit"
+
+#: The accelerator of each model, built once and dropped with the model.
+_ACCELERATORS: MutableMapping[Any, "Accelerator"] = weakref.WeakKeyDictionary()
+
+
+@functools.lru_cache(maxsize=None)
+def _helper_thread() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="attribkit-untaped")
+
+
+def _untaped(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a helper thread: gradient tapes belong to their thread, so no tape of the
+    caller records it (a recorded compiled call keeps every intermediate for a second, backward call)."""
+    return _helper_thread().submit(function, *args).result()
+
+
+def _replaced(layer: Any) -> bool:
+    """Whether someone (alibi) has set ``layer.call`` to a function of their own."""
+    call = vars(layer).get("call")
+    return call is not None and getattr(call, "__func__", None) is not type(layer).call
+
+
+@dataclass
+class Accelerator:
+    """A Hugging Face TF model's compiled functions (traced once per model, free batch and length).
+
+    Attributes:
+        forward: ``(ids (N, L) int32, mask (N, L) int32) -> logits (N, C)``.
+        scorers: ``(buckets, form) -> scorer``; ``scorer(ids, mask, embedded (N, L, d), bucket (N,),
+            bounds (k,), weights (N, C)) -> (scores (N,), gradient (N, L, d))``: each row's
+            ``sum(weights * F)`` with the embeddings' output replaced by ``embedded``, row ``i`` cut to
+            ``bounds[bucket[i]]`` columns, and its gradient to ``embedded``.
+        models: the Keras models alibi is given, by kind and form.
+    """
+
+    embeddings: Any
+    forward: Callable[..., Any]
+    logits_function: Callable[..., Any]
+    max_buckets: int = MAX_BUCKETS
+    scorers: Dict[Tuple[int, OutputForm], Callable[..., Any]] = field(default_factory=dict)
+    models: Dict[Tuple[str, OutputForm], Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, adapter: KerasAdapter) -> "Accelerator":
+        """The accelerator of ``adapter.model`` (made on first use)."""
+        accelerator = _ACCELERATORS.get(adapter.model)
+        if accelerator is None:
+            model_ref = weakref.ref(adapter.model)
+
+            def logits(input_ids: Any, attention_mask: Any) -> Any:
+                return model_ref()(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+
+            ids = tf.TensorSpec([None, None], tf.int32)
+            accelerator = _ACCELERATORS[adapter.model] = cls(
+                adapter.layer, tf.function(logits, input_signature=[ids, ids]), logits)
+        return accelerator
+
+    # -- plain forward passes ------------------------------------------------------------------------------
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The model's logits ``(N, C)`` float64, from the compiled forward pass."""
+        return self.forward(tf.constant(input_ids, tf.int32), tf.constant(attention_mask, tf.int32)).numpy() \
+            .astype(np.float64)
+
+    # -- what alibi is given ---------------------------------------------------------------------------------
+    def alibi_call(self, task: Task) -> AlibiCall:
+        """The arguments of alibi's ``explain`` for ``task``: the compiled model choosing each row's target
+        (column 1 of its output), the buckets' lengths as a forward keyword."""
+        kwargs = {"attention_mask": tf.constant(task.attention_mask, tf.int32),
+                  TARGET_KEYWORD: tf.constant(task.targets, tf.int32),
+                  LIMIT_KEYWORD: tf.constant(task.bucket_lengths, tf.int32)}
+        target = np.ones(task.batch, dtype=np.int64)
+        n_classes = task.outputs.shape[1]
+        if task.baseline_ids is not None:
+            layer = self.embeddings
+            return AlibiCall(self.model("tokens", task.form, n_classes), lambda model: layer,
+                             task.input_ids.astype(np.int32), task.baseline_ids.astype(np.int32), kwargs, target)
+        kwargs["input_ids"] = tf.constant(task.input_ids, tf.int32)
+        return AlibiCall(self.model("values", task.form, n_classes), None, task.layer_values, task.baseline_values,
+                         kwargs, target)
+
+    def model(self, kind: str, form: OutputForm, n_classes: int) -> Any:
+        """The Keras model of ``kind`` (``"tokens"``: ids in; ``"values"``: the embeddings' output in)."""
+        key = (kind, form)
+        if key not in self.models:
+            tokens, values = _model_classes()
+            self.models[key] = (tokens if kind == "tokens" else values)(self, form, n_classes)
+        return self.models[key]
+
+    # -- the compiled forward and backward pass ---------------------------------------------------------------
+    def chosen(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, target: Any,
+               form: OutputForm, n_classes: int) -> Any:
+        """Each row's ``F_target`` ``(N,)`` with the embeddings' output replaced by ``embedded``,
+        differentiable to ``embedded`` (the gradient comes from the same compiled call)."""
+        bucket, bounds = _buckets(token_limit, int(embedded.shape[0]), int(embedded.shape[1]), self.max_buckets)
+        weights = tf.one_hot(tf.cast(tf.reshape(target, [-1]), tf.int32), n_classes, dtype=embedded.dtype)
+        scorer = self.scorer(int(bounds.shape[0]), form, embedded.dtype)
+        values, gradient = _untaped(scorer, tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32),
+                                    embedded, bucket, bounds, weights)
+
+        @tf.custom_gradient
+        def scored(embedded: Any) -> Any:
+            def backward(upstream: Any) -> Any:
+                return tf.reshape(upstream, [-1, 1, 1]) * gradient
+            return tf.identity(values), backward
+
+        return scored(embedded)
+
+    def scorer(self, k: int, form: OutputForm, dtype: Any) -> Callable[..., Any]:
+        """The compiled forward and backward pass over ``k`` length buckets (traced once per ``k`` and form)."""
+        if (k, form) not in self.scorers:
+            ids = tf.TensorSpec([None, None], tf.int32)
+            signature = [ids, ids, tf.TensorSpec([None, None, None], dtype), tf.TensorSpec([None], tf.int32),
+                         tf.TensorSpec([k], tf.int32), tf.TensorSpec([None, None], dtype)]
+            self.scorers[k, form] = tf.function(functools.partial(self._score, k, form), input_signature=signature)
+        return self.scorers[k, form]
+
+    def _score(self, k: int, form: OutputForm, input_ids: Any, attention_mask: Any, embedded: Any, bucket: Any,
+               bounds: Any, weights: Any) -> Tuple[Any, Any]:
+        with tf.GradientTape() as tape:
+            tape.watch(embedded)
+            # dynamic_partition's gradient is dense (a stitch), so the gradients stay plain tensors
+            rows = tf.dynamic_partition(tf.range(tf.shape(input_ids)[0]), bucket, k)
+            parts = [tf.dynamic_partition(x, bucket, k) for x in (input_ids, attention_mask, embedded)]
+            logits = []
+            for i in range(k):
+                n = bounds[i]
+                with call_replaced(self.embeddings, functools.partial(_constant, parts[2][i][:, :n])):
+                    logits.append(self.logits_function(parts[0][i][:, :n], parts[1][i][:, :n]))
+            values = tf.reduce_sum(explained_outputs(tf.dynamic_stitch(rows, logits), form) * weights, axis=1)
+        return values, tape.gradient(values, embedded)
+
+
+def _constant(value: Any, *args: Any, **kwargs: Any) -> Any:
+    return value
+
+
+def _buckets(token_limit: Any, n_rows: int, length: int, max_buckets: int) -> Tuple[Any, Any]:
+    """Each row's bucket ``(N,)`` and the buckets' lengths ``(k,)``, as int32 tensors."""
+    limits = np.full(n_rows, length, np.int32) if token_limit is None else np.asarray(token_limit, np.int32).ravel()
+    bounds, bucket = np.unique(np.minimum(limits, length), return_inverse=True)
+    if len(bounds) > max_buckets:  # more lengths than planned: merge the shortest into the next longer
+        bucket = np.maximum(bucket - (len(bounds) - max_buckets), 0)
+        bounds = bounds[len(bounds) - max_buckets:]
+    return tf.constant(bucket.astype(np.int32)), tf.constant(bounds.astype(np.int32))
+
+
+@functools.lru_cache(maxsize=None)
+def _model_classes() -> Tuple[type, type]:
+    """The two Keras models alibi is given (on tf_keras, which Hugging Face TF models use)."""
+    import tf_keras as keras
+
+    class Accelerated(keras.Model):
+        """``(input_ids (N, L), attention_mask=, attribkit_target=, token_limit=) -> [0, F_target] (N, 2)``.
+
+        ``inputs`` and ``output_shape`` are declared up front: alibi traces a
+        model without them on a symbolic ``tf.keras.Input`` at every ``explain``
+        call only to learn its output shape.
+        """
+
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, sample_shape: tuple,
+                     dtype: str):
+            super().__init__()
+            self.accelerator, self.form, self.n_classes = accelerator, form, n_classes
+            self.inputs = [keras.Input(shape=sample_shape, dtype=dtype)]
+
+        @property
+        def output_shape(self) -> Tuple[Optional[int], int]:
+            return (None, 2)
+
+        def two_columns(self, chosen: Any) -> Any:
+            chosen = tf.reshape(chosen, [-1, 1])
+            return tf.concat([tf.zeros_like(chosen), chosen], axis=1)
+
+    class FromTokens(Accelerated):
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int):
+            super().__init__(accelerator, form, n_classes, (None,), "int32")
+
+        def call(self, input_ids: Any, attention_mask: Any = None, attribkit_target: Any = None,
+                 token_limit: Any = None, training: bool = False) -> Any:
+            accelerator = self.accelerator
+            ids, mask = tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32)
+            if not _replaced(accelerator.embeddings):  # a plain forward pass
+                values = explained_outputs(accelerator.forward(ids, mask), self.form)
+                weights = tf.one_hot(tf.cast(attribkit_target, tf.int32), self.n_classes, dtype=values.dtype)
+                return self.two_columns(tf.reduce_sum(values * weights, axis=1))
+            embedded = accelerator.embeddings(input_ids=ids, training=False)  # alibi's path points, or a reading
+            return self.two_columns(accelerator.chosen(ids, mask, embedded, token_limit, attribkit_target,
+                                                       self.form, self.n_classes))
+
+    class FromValues(Accelerated):
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int):
+            super().__init__(accelerator, form, n_classes, (None, None), "float32")
+
+        def call(self, values: Any, input_ids: Any = None, attention_mask: Any = None, attribkit_target: Any = None,
+                 token_limit: Any = None, training: bool = False) -> Any:
+            return self.two_columns(self.accelerator.chosen(input_ids, attention_mask, tf.convert_to_tensor(values),
+                                                            token_limit, attribkit_target, self.form, self.n_classes))
+
+    return FromTokens, FromValues
