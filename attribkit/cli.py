@@ -10,13 +10,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import click
 
-from attribkit.errors import AttribkitError, BatchError, InputError
+from attribkit.errors import AttribkitError, InputError
 
-FRAMEWORKS = ("auto", "torch", "tf")
 #: Texts explained per backend call; the progress bar advances per chunk.
 CHUNK = 8
 
@@ -44,37 +43,42 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def available_backends() -> List[str]:
+    """Registered backends whose framework is installed, in registration order (built-ins first)."""
+    from attribkit.plugins import get_host
+
+    return [name for name, spec in get_host().backends.items() if not spec.missing()]
+
+
 def choose_backend(framework: str) -> str:
-    """Backend name for ``--framework``: ``auto`` takes torch when installed, else tf."""
+    """Backend name for ``--framework``: a registered backend, or ``auto``: the first one installed."""
     from attribkit.plugins import get_host
 
     host = get_host()
     if framework != "auto":
+        if framework not in host.backends:
+            raise InputError(f"--framework {framework!r} is not a registered backend; choose auto or one of "
+                             f"{sorted(host.backends)} (attribkit plugins lists them)")
         return framework
-    for name in ("torch", "tf"):
-        spec = host.backends.get(name)
-        if spec is not None and not spec.missing():
-            return name
-    raise InputError('no framework backend is installed: pip install "attribkit[torch]" or "attribkit[tf]"')
+    installed = available_backends()
+    if not installed:
+        raise InputError('no framework backend is installed: pip install "attribkit[torch]" or "attribkit[tf]"')
+    return installed[0]
 
 
-def load_model(model: Optional[str], framework: str) -> Tuple[Any, Any, str]:
-    """``(model, tokenizer, backend name)`` for ``--model`` (the bundled model by default)."""
+def load_model(model: Optional[str], backend: str) -> Tuple[Any, Any]:
+    """``(model, tokenizer)`` for ``--model`` (the bundled model by default), loaded by ``backend``, which
+    this command uses alone (:meth:`attribkit.Backend.configure_exclusive`)."""
+    from attribkit.demo import demo_model_path
     from attribkit.plugins import get_host
 
-    from attribkit.demo import demo_model_path
-
-    backend = choose_backend(framework)
-    if backend == "torch" and "transformers" not in sys.modules:
-        # one framework per command; otherwise transformers also imports TensorFlow when installed (about 7 s)
-        os.environ.setdefault("USE_TF", "0")
     if model:
         from attribkit.hub import check_loadable
 
         check_loadable(model)  # an unreachable hub fails here in seconds, before any framework is imported
-    path = model or str(demo_model_path())
-    loaded_model, tokenizer = get_host().backend(backend).load(path)
-    return loaded_model, tokenizer, backend
+    engine = get_host().backend(backend)
+    engine.configure_exclusive()
+    return engine.load(model or str(demo_model_path()))
 
 
 def read_inputs(source: str) -> List[Tuple[str, Any]]:
@@ -210,8 +214,9 @@ def main() -> None:
 @main.command()
 @click.argument("texts", nargs=-1)
 @click.option("-m", "--model", help="Hugging Face model name or local path (default: the bundled demo model).")
-@click.option("--framework", type=click.Choice(FRAMEWORKS), default="auto", show_default=True,
-              help="Which framework loads the model; auto = torch when installed.")
+@click.option("--framework", default="auto", show_default=True, metavar="BACKEND",
+              help="The backend that loads the model (torch, tf or a plugin's; `attribkit plugins` lists them); "
+                   "auto = the first one installed.")
 @click.option("-i", "--input", "input_path", help="File with one text per line, a JSONL file ({\"text\", \"label\"}) or - for stdin.")
 @click.option("-f", "--format", "fmt", help="terminal, html, json or a plugin's format (default: from --out, else terminal).")
 @click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
@@ -242,8 +247,11 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     check_writable(out)
     from attribkit.plugins import get_host
 
-    get_host().renderer(fmt)  # unknown format: fail before loading anything
-    loaded, tokenizer, backend = load_model(model, framework)
+    host = get_host()
+    host.renderer(fmt)  # unknown format, backend or method: fail before loading anything
+    backend = choose_backend(framework)
+    host.method(backend, method)
+    loaded, tokenizer = load_model(model, backend)
     if n_steps is None:
         from attribkit.demo import DEMO_N_STEPS
 
@@ -322,9 +330,45 @@ def plugins(as_json: bool) -> None:
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def methods(as_json: bool) -> None:
+    """List every method, the backends it runs on, and its options.
+
+    \b
+    Example:
+      attribkit methods
+      attribkit methods --json
+    """
+    from attribkit.plugins import get_host
+
+    host = get_host()
+    rows = [{"method": spec.name, "backend": "every backend" if spec.backend == "*" else spec.backend,
+             "plugin": spec.plugin, "sampling": spec.sampling, "description": spec.description,
+             "options": [{"name": o.name, "default": o.default, "expected": o.expected(),
+                          "description": o.description} for o in spec.options]}
+            for spec in sorted(host.methods.values(), key=lambda s: (s.name, s.backend))]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=repr))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="attribkit methods", show_lines=True)
+    for column in ("method", "backend", "description", "options (default)"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        options = "\n".join(f"{o['name']} ({o['default']!r}): {o['description']}" for o in row["options"])
+        sampling = " [sampling: takes seed]" if row["sampling"] else ""
+        table.add_row(escape(row["method"]), escape(row["backend"]), escape(row["description"] + sampling),
+                      escape(options) or "-")
+    Console().print(table)
+
+
+@main.command()
 @click.option("-o", "--out", default="attribkit-demo.html", show_default=True, help="Where to write the HTML report.")
-@click.option("--framework", "frameworks", multiple=True, type=click.Choice(["torch", "tf"]),
-              help="Limit to one framework (repeatable; default: every installed one).")
+@click.option("--framework", "frameworks", multiple=True, metavar="BACKEND",
+              help="Limit to one backend (repeatable; default: every installed one that loads models).")
 @user_errors
 def demo(out: str, frameworks: Tuple[str, ...]) -> None:
     """Explain example sentences with the bundled model in every framework.

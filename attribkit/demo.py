@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 import attribkit
+from attribkit.backend import Backend
 from attribkit.errors import InputError
 from attribkit.plugins import get_host
 from attribkit.results import Explanation
@@ -26,8 +27,8 @@ EXAMPLES: Tuple[Tuple[str, str], ...] = (
     ("What a delightful little restaurant", "positive"),
 )
 
-#: Extra methods shown for a framework, besides Integrated Gradients.
-EXTRA_METHODS: Dict[str, Tuple[str, ...]] = {"torch": ("occlusion", "lime")}
+#: Methods shown besides Integrated Gradients, for each backend that runs them.
+EXTRA_METHODS: Tuple[str, ...] = ("occlusion", "lime")
 
 #: The name the bundled model is shown under.
 DEMO_MODEL_NAME = "attribkit-demo-sentiment"
@@ -63,8 +64,10 @@ def demo_model_path() -> Path:
 
 
 def available_frameworks() -> List[str]:
+    """Registered backends that are installed and load models by name, in registration order."""
     host = get_host()
-    return [name for name in ("torch", "tf") if name in host.backends and not host.backends[name].missing()]
+    return [name for name, spec in host.backends.items()
+            if not spec.missing() and type(host.backend(name)).load is not Backend.load]
 
 
 def compare(a: Explanation, b: Explanation) -> Agreement:
@@ -102,7 +105,7 @@ def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) ->
     model, tokenizer = load_demo_model(framework)
     results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels),
                                 n_steps=DEMO_N_STEPS)
-    for method in EXTRA_METHODS.get(framework, ()):
+    for method in (m for m in EXTRA_METHODS if m in get_host().method_names(framework)):
         options = {"seed": 0} if get_host().method(framework, method).sampling else {}
         results += attribkit.explain(model, tokenizer, list(texts), backend=framework, method=method,
                                      true_label=list(labels), **options)
@@ -112,6 +115,10 @@ def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) ->
 def run_demo(out: str = "attribkit-demo.html", frameworks: Optional[Sequence[str]] = None) -> List[Explanation]:
     """Explain :data:`EXAMPLES` in each framework, print the terminal view, write the HTML report."""
     frameworks = list(frameworks or available_frameworks())
+    unknown = [name for name in frameworks if name not in get_host().backends]
+    if unknown:
+        raise InputError(f"--framework {unknown[0]!r} is not a registered backend; choose from "
+                         f"{sorted(get_host().backends)}")
     if not frameworks:
         raise InputError('no framework backend is installed: pip install "attribkit[torch]" or "attribkit[tf]"')
     texts = [text for text, _ in EXAMPLES]

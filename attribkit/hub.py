@@ -106,29 +106,28 @@ def probe(endpoint: str, timeout: float) -> bool:
 HUB_OPTIONS = ("cache_dir", "local_files_only", "revision", "token")
 
 
-def load_pretrained(load_model: Callable[[str, Dict[str, Any]], Any], name_or_path: str,
+def load_pretrained(load: Callable[[str, Dict[str, Any]], Tuple[Any, Any]], name_or_path: str,
                     kwargs: Dict[str, Any], what: str = "a sequence classifier") -> Tuple[Any, Any]:
     """``(model, tokenizer)`` of a Hugging Face name or local folder, the way every backend loads.
 
     :func:`check_loadable` first (an unreachable hub fails in seconds, before
-    transformers is imported; a cached model is read without the network),
-    then ``load_model(name_or_path, kwargs)`` and ``AutoTokenizer`` with the
-    hub options among ``kwargs`` (:data:`HUB_OPTIONS`). A folder holding
-    safetensors weights is read from them. Load errors become one-line
-    :class:`InputError` s.
+    the backend imports anything; a cached model is read without the
+    network), then the backend's ``load(name_or_path, kwargs)``. Load errors
+    become one-line :class:`InputError` s.
     """
     kwargs = dict(kwargs)
     if check_loadable(name_or_path):
         kwargs.setdefault("local_files_only", True)
-    from transformers import AutoTokenizer
-
     try:
-        model = load_model(name_or_path, kwargs)
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **{k: v for k, v in kwargs.items() if k in HUB_OPTIONS})
+        return load(name_or_path, kwargs)
     except (OSError, ValueError, TypeError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"could not load {what} from {name_or_path!r}: {message}") from None
-    return model, tokenizer
+
+
+def hub_options(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """The options of ``kwargs`` that apply to the tokenizer too (:data:`HUB_OPTIONS`)."""
+    return {key: value for key, value in kwargs.items() if key in HUB_OPTIONS}
 
 
 def has_safetensors(name_or_path: str) -> bool:

@@ -16,7 +16,6 @@ import functools
 import importlib
 import importlib.metadata
 import os
-import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -34,10 +33,11 @@ from attribkit.pipeline.options import Option
 BUILTIN_PLUGINS = (
     ("torch", "attribkit.backends.torch"),
     ("tf", "attribkit.backends.tf"),
-    ("html", "attribkit.renderers.html"),
+    ("html", "attribkit.renderers.html_report"),
     ("terminal", "attribkit.renderers.terminal"),
-    ("json", "attribkit.renderers.json"),
+    ("json", "attribkit.renderers.json_text"),
     ("checks", "attribkit.checks"),
+    ("perturbation", "attribkit.perturbation"),
 )
 ENTRY_POINT_GROUP = "attribkit"
 ENV_ALLOW = "ATTRIBKIT_PLUGINS"

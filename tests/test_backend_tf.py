@@ -277,6 +277,49 @@ def test_same_weights_same_explanation(pt_pair, kind, baseline):
         assert a.output_difference == pytest.approx(b.output_difference, abs=1e-5)
 
 
+@pytest.mark.parametrize("request_", [
+    dict(), dict(baseline=4), dict(baseline="zero"), dict(baseline="pad_all_special", output="logit"),
+    dict(target="LABEL_0", integration="riemann_trapezoid", n_steps=20), dict(max_length=5),
+    dict(model_returns="probabilities", output="logit"),
+], ids=["default", "token", "zero", "all-special-logit", "target-rule", "truncated", "returns-probabilities"])
+def test_same_request_same_params_and_warnings(pt_pair, request_):
+    """One pipeline: equal weights and an equal request give equal method parameters, baseline
+    descriptions and warnings on both backends (only the framework and backend names differ)."""
+    pt_model, tf_model, _, tokenizer = pt_pair["bert"]
+    from_tf = attribkit.explain(tf_model, tokenizer, TEXTS, backend="tf", **request_)
+    from_pt = attribkit.explain(pt_model, tokenizer, TEXTS, backend="torch", **request_)
+    for a, b in zip(from_tf, from_pt):
+        assert dict(a.method.params) == dict(b.method.params) and a.method.output == b.method.output
+        assert a.warnings == b.warnings and a.target == b.target and a.tokens == b.tokens
+        assert (a.completeness_gap is None) == (b.completeness_gap is None)
+    assert from_tf[0].model.framework == "tensorflow" and from_pt[0].model.framework == "torch"
+
+
+def test_sliding_windows_on_tf_equal_torch(pt_pair):
+    pt_model, tf_model, _, tokenizer = pt_pair["bert"]
+    text = " ".join(["the movie was superb but the plot was dull and"] * 3)
+    options = dict(sliding_window=True, max_length=12, stride=4, target=1)
+    from_tf = attribkit.explain(tf_model, tokenizer, text, backend="tf", **options)
+    from_pt = attribkit.explain(pt_model, tokenizer, text, backend="torch", **options)
+    assert from_tf.tokens == from_pt.tokens and len(from_tf.tokens) == len(tokenizer(text).input_ids) > 12
+    assert any("overlapping windows" in w for w in from_tf.warnings)
+    assert dict(from_tf.method.params) == dict(from_pt.method.params)
+    np.testing.assert_allclose(from_tf.prediction.probabilities, from_pt.prediction.probabilities, atol=1e-5)
+    assert np.abs(from_tf.scores - from_pt.scores).max() <= 1e-4 * np.abs(from_pt.scores).max()
+
+
+def test_a_method_written_once_runs_on_tf_and_equals_captum_on_torch(pt_pair):
+    """feature_ablation on tf is the pipeline's, on the token ids; on torch Captum's LayerFeatureAblation
+    on the embeddings' output: with the pad baseline they compute the same drops."""
+    pt_model, tf_model, _, tokenizer = pt_pair["bert"]
+    from_tf = attribkit.explain(tf_model, tokenizer, TEXTS, backend="tf", method="feature_ablation")
+    from_pt = attribkit.explain(pt_model, tokenizer, TEXTS, backend="torch", method="feature_ablation")
+    largest = max(np.abs(e.scores).max() for e in from_pt)
+    assert largest > 1e-3
+    for a, b in zip(from_tf, from_pt):
+        assert np.abs(a.scores - b.scores).max() <= 1e-4 * largest
+
+
 def test_bad_target_returns_its_error_and_keeps_the_others(tf_bert, tokenizer):
     results = attribkit.explain(tf_bert, tokenizer, TEXTS, target=["LABEL_1", "no-such-label", 0], errors="return")
     assert isinstance(results[0], Explanation) and results[0].target.index == 1

@@ -262,6 +262,20 @@ def test_hand_built_classifier_equals_raw_captum(classifier, tokenizer):
         np.testing.assert_allclose(explanation.prediction.raw, raw, rtol=1e-6)
 
 
+def test_pad_all_special_keeps_unknown_words_as_captum_does_with_such_a_baseline(bert, tokenizer):
+    text = "the zyzzyva movie was good"  # an unknown word: [UNK]
+    input_ids = tokenizer(text, return_tensors="pt").input_ids
+    assert tokenizer.unk_token_id in input_ids[0].tolist()
+    keep = torch.isin(input_ids, torch.tensor(tokenizer.all_special_ids))
+    baseline = torch.where(keep, input_ids, torch.tensor(tokenizer.pad_token_id))
+    lig = LayerIntegratedGradients(lambda ids: torch.softmax(bert(ids).logits, dim=-1), bert.bert.embeddings)
+    expected = lig.attribute(input_ids, baseline, target=1, n_steps=50).sum(-1)[0].detach().numpy()
+    explanation = attribkit.explain(bert, tokenizer, text, target=1, baseline="pad_all_special")
+    assert relative_error(explanation.scores, expected) < 1e-5
+    assert explanation.method.params["baseline"] == "pad_all_special"
+    assert relative_error(attribkit.explain(bert, tokenizer, text, target=1).scores, expected) > 1e-3
+
+
 def test_single_output_class_zero_is_one_minus_p(tokenizer):
     model = make_classifier(tokenizer, "sigmoid")
     input_ids, baseline = pad_baseline_ids(tokenizer, TEXT)
@@ -358,13 +372,19 @@ def test_texts_of_mixed_lengths_come_back_in_input_order(bert, tokenizer):
 
 
 def test_internal_batch_size_follows_the_memory_budget(bert, tokenizer):
+    from attribkit.pipeline import Budget, ModelSize
+    from attribkit.pipeline.planner import rows_per_pass
+
     roomy = attribkit.explain(bert, tokenizer, TEXT)
     tight = attribkit.explain(bert, tokenizer, TEXT, memory_budget_mb=0.5)
     forced = attribkit.explain(bert, tokenizer, TEXT, internal_batch_size=7)
-    assert roomy.method.params["internal_batch_size"] > tight.method.params["internal_batch_size"] >= 1
-    assert forced.method.params["internal_batch_size"] == 7
+    assert forced.method.params["internal_batch_size"] == 7 and "internal_batch_size" not in roomy.method.params
     np.testing.assert_allclose(tight.scores, roomy.scores, atol=1e-6)
     np.testing.assert_allclose(forced.scores, roomy.scores, atol=1e-6)
+    size = ModelSize.from_config(bert.config)
+    n = len(roomy.tokens)
+    assert rows_per_pass(size, n, 1, Budget(passes=50, memory_bytes=128 * 2**20)) == 50  # one pass holds all
+    assert 1 <= rows_per_pass(size, n, 1, Budget(passes=50, memory_bytes=0.5 * 2**20)) < 50
 
 
 def test_targets_by_index_and_by_label_name(bert, tokenizer):

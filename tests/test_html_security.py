@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import attribkit
 from attribkit import Explanation, Method, ModelInfo, Prediction, Target
-from attribkit.renderers.html import CONTENT_SECURITY_POLICY
+from attribkit.renderers.html_report import CONTENT_SECURITY_POLICY
 
 PAYLOADS = (
     "<script>alert(1)</script>",

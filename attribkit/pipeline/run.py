@@ -281,19 +281,7 @@ class Pipeline:
         return self.adapter.input_length or len(piece)
 
     def pad(self, sequences: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
-        """``(ids (B, L), attention_mask (B, L), positions)`` padded with the pad id on the adapter's side,
-        to the adapter's fixed input length when it has one."""
-        length = self.adapter.input_length or max(len(s) for s in sequences)
-        ids = np.full((len(sequences), length), self.adapter.pad_id, dtype=np.int64)
-        mask = np.zeros((len(sequences), length), dtype=np.int64)
-        positions = []
-        for row, sequence in enumerate(sequences):
-            start = length - len(sequence) if self.adapter.padding == "pre" else 0
-            columns = np.arange(start, start + len(sequence))
-            ids[row, columns] = sequence
-            mask[row, columns] = 1
-            positions.append(columns)
-        return ids, mask, positions
+        return pad(self.adapter, sequences)
 
     @staticmethod
     def pad_like(ids: np.ndarray, positions: List[np.ndarray], rows: Sequence[np.ndarray]) -> np.ndarray:
@@ -352,7 +340,9 @@ class Pipeline:
         """Store each piece's scores, attributions, delta and output difference."""
         scores = result.token_scores()
         differences = task.output_differences()
-        params = {"internal_batch_size": task.rows_per_pass, **result.params}
+        params = dict(result.params)
+        if self.options.get("internal_batch_size"):
+            params["internal_batch_size"] = task.rows_per_pass
         keep = self.options.get("return_attributions") and result.attributions is not None
         for row, piece in enumerate(chunk):
             columns = task.positions[row]
@@ -408,6 +398,23 @@ class Pipeline:
             method=Method(self.request.method.name, self.request.output, params), model=self.adapter.info,
             true_label=true_labels[index] if true_labels else None, warnings=tuple(warnings), **extra,
         )
+
+
+def pad(adapter: ModelAdapter, sequences: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray, List[np.ndarray]]:
+    """``(ids (B, L), attention_mask (B, L), positions)``: id sequences padded with the adapter's pad id on
+    its side (``adapter.padding``), to its fixed input length when it has one; ``positions[i]`` are the
+    columns of sequence ``i``."""
+    length = adapter.input_length or max(len(s) for s in sequences)
+    ids = np.full((len(sequences), length), adapter.pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), length), dtype=np.int64)
+    positions = []
+    for row, sequence in enumerate(sequences):
+        start = length - len(sequence) if adapter.padding == "pre" else 0
+        columns = np.arange(start, start + len(sequence))
+        ids[row, columns] = sequence
+        mask[row, columns] = 1
+        positions.append(columns)
+    return ids, mask, positions
 
 
 def run(adapter: ModelAdapter, request: ExplainRequest, texts: Sequence[str]) -> List[Any]:

@@ -24,7 +24,7 @@ import numpy as np
 
 from attribkit.backend import Backend
 from attribkit.errors import InputError, ModelError
-from attribkit.hub import load_pretrained
+from attribkit.hub import hub_options, load_pretrained
 from attribkit.pipeline import ModelAdapter, ModelSize, Option, OutputForm, is_hugging_face_model, position_limit
 from attribkit.pipeline.encoding import SIDES
 from attribkit.results import ModelInfo
@@ -349,7 +349,13 @@ def _has_pytorch_weights(name_or_path: str, error: Exception) -> bool:
     return "tf_model.h5" not in files and bool(files & {"pytorch_model.bin", "model.safetensors"})
 
 
-def _load_tf_model(name_or_path: str, kwargs: dict) -> Any:
+def _load_tf_model(name_or_path: str, kwargs: dict) -> Tuple[Any, Any]:
+    from transformers import AutoTokenizer
+
+    return _tf_model(name_or_path, kwargs), AutoTokenizer.from_pretrained(name_or_path, **hub_options(kwargs))
+
+
+def _tf_model(name_or_path: str, kwargs: dict) -> Any:
     from transformers import TFAutoModelForSequenceClassification
 
     try:

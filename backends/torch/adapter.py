@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from attribkit.backend import Backend
 from attribkit.errors import InputError, ModelError
-from attribkit.hub import has_safetensors, load_pretrained
+from attribkit.hub import has_safetensors, hub_options, load_pretrained
 from attribkit.pipeline import ModelAdapter, ModelSize, Option, OutputForm, is_hugging_face_model, position_limit
 from attribkit.results import ModelInfo
 
@@ -313,14 +313,15 @@ class TorchBackend(Backend):
 
     def load(self, name_or_path: str, **kwargs: Any) -> Tuple[Any, Any]:
         """``AutoModelForSequenceClassification`` and ``AutoTokenizer`` from a local path or the hub."""
-        def load_model(path: str, options: dict) -> Any:
-            from transformers import AutoModelForSequenceClassification
+        def load(path: str, options: dict) -> Tuple[Any, Any]:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+            tokenizer = AutoTokenizer.from_pretrained(path, **hub_options(options))
             if has_safetensors(path):
                 options.setdefault("use_safetensors", True)
-            return AutoModelForSequenceClassification.from_pretrained(path, **options).eval()
+            return AutoModelForSequenceClassification.from_pretrained(path, **options).eval(), tokenizer
 
-        return load_pretrained(load_model, name_or_path, kwargs)
+        return load_pretrained(load, name_or_path, kwargs)
 
     def configure_exclusive(self) -> None:
         """A command that uses torch alone keeps transformers from importing TensorFlow (``USE_TF=0``,
