@@ -4,7 +4,7 @@
   tape around the call differentiates it (what alibi's tape does to a
   compiled model);
 - ``one call``: forward and backward in one ``tf.function`` with an inner
-  tape (what the TF backend's ``CompiledClassifier.scores`` runs per pass).
+  tape (what the TF backend's accelerator runs per pass, ``Accelerator.chosen``).
 
 Both compute the gradient of the first logit of each row to the embeddings'
 output, on the MiniLM-sized BERT of ``bench_tf_vs_torch.py`` (200 rows of 32
@@ -41,21 +41,22 @@ def main():
         subprocess.run([sys.executable, "-c", save], cwd=os.path.dirname(os.path.abspath(__file__)), check=True)
         import numpy as np
 
-        from attribkit.backends.tf.hf import _output_replaced, find_embeddings
         from attribkit.backends.tf.runtime import import_tensorflow
 
         tf = import_tensorflow()
         from transformers import TFAutoModelForSequenceClassification
 
         model = TFAutoModelForSequenceClassification.from_pretrained(os.path.join(folder, args.model), from_pt=True)
-    embeddings, _ = find_embeddings(model)
+    from attribkit.backends.tf.adapter import call_replaced, hugging_face_embeddings
+
+    embeddings, _ = hugging_face_embeddings(model)
     rng = np.random.default_rng(0)
     ids = tf.constant(rng.integers(5, model.config.vocab_size, size=(args.rows, args.length)), tf.int32)
     mask = tf.ones_like(ids)
     embedded = embeddings(input_ids=ids, training=False)
 
     def first_logit(ids, mask, embedded):
-        with _output_replaced(embeddings, embedded):
+        with call_replaced(embeddings, lambda *args, **kwargs: embedded):
             return model(input_ids=ids, attention_mask=mask, training=False).logits[:, 0]
 
     compiled_forward = tf.function(first_logit)

@@ -7,16 +7,20 @@ The attributions are alibi's either way: alibi still builds the path,
 differentiates, integrates and computes its convergence delta; what changes
 is the Keras model it is given:
 
-- **Compiled forward.** Plain forward passes (the pipeline's predictions,
-  alibi's convergence delta and predictions) run ``model(input_ids=,
+- **Compiled forward.** The pipeline's predictions run ``model(input_ids=,
   attention_mask=)`` as a ``tf.function`` traced once per model.
+- **Known outputs.** alibi runs the model forward on exactly the texts and
+  the baselines (its convergence delta, its predictions, and twice to read
+  the embeddings' output); the pipeline has already computed those outputs,
+  so the model given to alibi returns them (:class:`Known`). While alibi
+  works, the embeddings' ``call`` notes when it runs (:class:`_NotingCall`),
+  which tells a reading pass from a pass over the path.
 - **Target in the model.** The model given to alibi returns ``[0, F_target]``
   per row (each row's target comes in as a forward keyword), and alibi is
   asked for column 1 of every row.
-- **Forward and backward in one compiled call.** When alibi replaces the
-  embeddings' ``call`` (to read their output, or to feed the points of the
-  path that its gradient tape watches), the rest of the model runs in one
-  compiled call that returns the chosen output and its gradient to the
+- **Forward and backward in one compiled call.** When alibi feeds the
+  points of the path to the embeddings' ``call`` (its gradient tape watches
+  them), the rest of the model runs in one compiled call that returns the chosen output and its gradient to the
   embeddings' output; the gradient reaches alibi's tape through
   ``tf.custom_gradient``. The call runs in a helper thread, so alibi's tape
   (which watches the model's weights) does not record it.
@@ -31,10 +35,12 @@ and ``benchmarks/``.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
+import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, MutableMapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, MutableMapping, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -64,10 +70,54 @@ def _untaped(function: Callable[..., Any], *args: Any) -> Any:
     return _helper_thread().submit(function, *args).result()
 
 
+class _NotingCall:
+    """A layer's own call that notes, per thread, that it ran.
+
+    alibi replaces the embeddings' ``call`` in two kinds of passes: to read
+    their output it runs the call it found when it started (this one); to
+    integrate it returns points of the path instead. Only the second needs a
+    gradient.
+    """
+
+    def __init__(self, layer: Any):
+        self.original = type(layer).call.__get__(layer)
+        self.local = threading.local()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.local.ran = True
+        return self.original(*args, **kwargs)
+
+    def runs_in(self, function: Callable[[], Any]) -> Tuple[Any, bool]:
+        """``function()`` and whether this call ran during it."""
+        self.local.ran = False
+        return function(), self.local.ran
+
+
 def _replaced(layer: Any) -> bool:
-    """Whether someone (alibi) has set ``layer.call`` to a function of their own."""
+    """Whether someone (alibi) set ``layer.call`` to a function of their own (not its own call, nor a
+    :class:`_NotingCall`)."""
     call = vars(layer).get("call")
-    return call is not None and getattr(call, "__func__", None) is not type(layer).call
+    return not (call is None or isinstance(call, _NotingCall) or getattr(call, "__func__", None) is type(layer).call)
+
+
+@dataclass(frozen=True, eq=False)
+class Known:
+    """What the pipeline already computed for one alibi call: each row's ``F_target`` at the inputs and
+    at the baselines. alibi runs the model on exactly these rows for its convergence delta, its
+    predictions and its reading of the layer's output; those passes need no model."""
+
+    inputs: np.ndarray
+    baselines: np.ndarray
+    at_inputs: np.ndarray
+    at_baselines: np.ndarray
+
+    def chosen(self, rows: Any) -> Optional[np.ndarray]:
+        """``F_target`` of ``rows`` when they are the inputs or the baselines, else ``None``."""
+        rows = np.asarray(rows)
+        for known, values in ((self.inputs, self.at_inputs), (self.baselines, self.at_baselines)):
+            if rows.shape == known.shape and np.array_equal(rows, known):
+                return values
+        return None
 
 
 @dataclass
@@ -80,7 +130,7 @@ class Accelerator:
             bounds (k,), weights (N, C)) -> (scores (N,), gradient (N, L, d))``: each row's
             ``sum(weights * F)`` with the embeddings' output replaced by ``embedded``, row ``i`` cut to
             ``bounds[bucket[i]]`` columns, and its gradient to ``embedded``.
-        models: the Keras models alibi is given, by kind and form.
+        noting_call: the embeddings' :class:`_NotingCall` while alibi works.
     """
 
     embeddings: Any
@@ -88,7 +138,7 @@ class Accelerator:
     logits_function: Callable[..., Any]
     max_buckets: int = MAX_BUCKETS
     scorers: Dict[Tuple[int, OutputForm], Callable[..., Any]] = field(default_factory=dict)
-    models: Dict[Tuple[str, OutputForm], Any] = field(default_factory=dict)
+    noting_call: Optional["_NotingCall"] = None
 
     @classmethod
     def of(cls, adapter: KerasAdapter) -> "Accelerator":
@@ -114,27 +164,42 @@ class Accelerator:
     # -- what alibi is given ---------------------------------------------------------------------------------
     def alibi_call(self, task: Task) -> AlibiCall:
         """The arguments of alibi's ``explain`` for ``task``: the compiled model choosing each row's target
-        (column 1 of its output), the buckets' lengths as a forward keyword."""
+        (column 1 of its output), the buckets' lengths as a forward keyword, and the embeddings' call
+        noting when it runs while alibi works."""
         kwargs = {"attention_mask": tf.constant(task.attention_mask, tf.int32),
                   TARGET_KEYWORD: tf.constant(task.targets, tf.int32),
                   LIMIT_KEYWORD: tf.constant(task.bucket_lengths, tf.int32)}
         target = np.ones(task.batch, dtype=np.int64)
-        n_classes = task.outputs.shape[1]
+        rows = np.arange(task.batch)
+        chosen = (task.outputs[rows, task.targets], task.baseline_outputs[rows, task.targets])
+        tokens, values = _model_classes()
         if task.baseline_ids is not None:
+            inputs, baselines = task.input_ids.astype(np.int32), task.baseline_ids.astype(np.int32)
+            model = tokens(self, task.form, task.outputs.shape[1], Known(inputs, baselines, *chosen))
             layer = self.embeddings
-            return AlibiCall(self.model("tokens", task.form, n_classes), lambda model: layer,
-                             task.input_ids.astype(np.int32), task.baseline_ids.astype(np.int32), kwargs, target)
+            return AlibiCall(model, lambda model: layer, inputs, baselines, kwargs, target, self.noting())
         kwargs["input_ids"] = tf.constant(task.input_ids, tf.int32)
-        return AlibiCall(self.model("values", task.form, n_classes), None, task.layer_values, task.baseline_values,
-                         kwargs, target)
+        model = values(self, task.form, task.outputs.shape[1], None)
+        return AlibiCall(model, None, task.layer_values, task.baseline_values, kwargs, target)
 
-    def model(self, kind: str, form: OutputForm, n_classes: int) -> Any:
-        """The Keras model of ``kind`` (``"tokens"``: ids in; ``"values"``: the embeddings' output in)."""
-        key = (kind, form)
-        if key not in self.models:
-            tokens, values = _model_classes()
-            self.models[key] = (tokens if kind == "tokens" else values)(self, form, n_classes)
-        return self.models[key]
+    @contextlib.contextmanager
+    def noting(self) -> Iterator[None]:
+        """While alibi works (from its constructor, which keeps the layer's ``call``, to the end of
+        ``explain``), the embeddings' call is a :class:`_NotingCall` of their own."""
+        self.noting_call = _NotingCall(self.embeddings)
+        try:
+            with call_replaced(self.embeddings, self.noting_call):
+                yield
+        finally:
+            self.noting_call = None
+
+    def embedded(self, input_ids: Any) -> Tuple[Any, bool]:
+        """The embeddings' output for ``input_ids`` while alibi has replaced their call, and whether their
+        own call ran (alibi reading the output) rather than alibi feeding points of the path."""
+        run = functools.partial(self.embeddings, input_ids=input_ids, training=False)
+        if self.noting_call is None:
+            return run(), False
+        return self.noting_call.runs_in(run)
 
     # -- the compiled forward and backward pass ---------------------------------------------------------------
     def chosen(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, target: Any,
@@ -200,17 +265,17 @@ def _model_classes() -> Tuple[type, type]:
     import tf_keras as keras
 
     class Accelerated(keras.Model):
-        """``(input_ids (N, L), attention_mask=, attribkit_target=, token_limit=) -> [0, F_target] (N, 2)``.
+        """``(inputs, attention_mask=, attribkit_target=, token_limit=) -> [0, F_target] (N, 2)``.
 
         ``inputs`` and ``output_shape`` are declared up front: alibi traces a
         model without them on a symbolic ``tf.keras.Input`` at every ``explain``
         call only to learn its output shape.
         """
 
-        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, sample_shape: tuple,
-                     dtype: str):
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, known: Optional[Known],
+                     sample_shape: tuple, dtype: str):
             super().__init__()
-            self.accelerator, self.form, self.n_classes = accelerator, form, n_classes
+            self.accelerator, self.form, self.n_classes, self.known = accelerator, form, n_classes, known
             self.inputs = [keras.Input(shape=sample_shape, dtype=dtype)]
 
         @property
@@ -218,28 +283,37 @@ def _model_classes() -> Tuple[type, type]:
             return (None, 2)
 
         def two_columns(self, chosen: Any) -> Any:
-            chosen = tf.reshape(chosen, [-1, 1])
+            chosen = tf.reshape(tf.cast(chosen, tf.float32), [-1, 1])
             return tf.concat([tf.zeros_like(chosen), chosen], axis=1)
 
+        def forward(self, rows: Any, input_ids: Any, attention_mask: Any, target: Any) -> Any:
+            """``[0, F_target]`` of rows alibi only runs forward: known, or from the compiled forward pass."""
+            known = None if self.known is None else self.known.chosen(rows)
+            if known is not None:
+                return self.two_columns(known)
+            values = explained_outputs(self.accelerator.forward(input_ids, attention_mask), self.form)
+            weights = tf.one_hot(tf.cast(target, tf.int32), self.n_classes, dtype=values.dtype)
+            return self.two_columns(tf.reduce_sum(values * weights, axis=1))
+
     class FromTokens(Accelerated):
-        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int):
-            super().__init__(accelerator, form, n_classes, (None,), "int32")
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, known: Known):
+            super().__init__(accelerator, form, n_classes, known, (None,), "int32")
 
         def call(self, input_ids: Any, attention_mask: Any = None, attribkit_target: Any = None,
                  token_limit: Any = None, training: bool = False) -> Any:
             accelerator = self.accelerator
             ids, mask = tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32)
             if not _replaced(accelerator.embeddings):  # a plain forward pass
-                values = explained_outputs(accelerator.forward(ids, mask), self.form)
-                weights = tf.one_hot(tf.cast(attribkit_target, tf.int32), self.n_classes, dtype=values.dtype)
-                return self.two_columns(tf.reduce_sum(values * weights, axis=1))
-            embedded = accelerator.embeddings(input_ids=ids, training=False)  # alibi's path points, or a reading
+                return self.forward(input_ids, ids, mask, attribkit_target)
+            embedded, read = accelerator.embedded(ids)
+            if read:  # alibi reads the embeddings' output; it does not use the model's
+                return self.forward(input_ids, ids, mask, attribkit_target)
             return self.two_columns(accelerator.chosen(ids, mask, embedded, token_limit, attribkit_target,
                                                        self.form, self.n_classes))
 
     class FromValues(Accelerated):
-        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int):
-            super().__init__(accelerator, form, n_classes, (None, None), "float32")
+        def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, known: Optional[Known]):
+            super().__init__(accelerator, form, n_classes, known, (None, None), "float32")
 
         def call(self, values: Any, input_ids: Any = None, attention_mask: Any = None, attribkit_target: Any = None,
                  token_limit: Any = None, training: bool = False) -> Any:

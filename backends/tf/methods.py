@@ -11,11 +11,12 @@ Neither TensorFlow nor alibi is imported at module level.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, ContextManager, List, Mapping, Optional
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class AlibiCall:
         inputs, baselines: ``(N, L)`` ids or ``(N, L, d)`` layer outputs.
         forward_kwargs: extra model inputs, not attributed.
         target: ``(N,)`` the column of the model's output alibi explains.
+        context: entered around alibi's constructor and ``explain``.
     """
 
     model: Any
@@ -43,6 +45,7 @@ class AlibiCall:
     baselines: np.ndarray
     forward_kwargs: Mapping[str, Any] = field(default_factory=dict)
     target: Optional[np.ndarray] = None
+    context: ContextManager[Any] = field(default_factory=contextlib.nullcontext)
 
 
 def plain_call(task: Task) -> AlibiCall:
@@ -93,11 +96,12 @@ def integrated_gradients(task: Task) -> MethodResult:
     accelerator = task.adapter.accelerator
     call = accelerator.alibi_call(task) if accelerator is not None else plain_call(task)
     integration = task.options["integration"]
-    explainer = _alibi_explainers().IntegratedGradients(
-        call.model, layer=call.layer, n_steps=task.n_steps, method=integration,
-        internal_batch_size=task.rows_per_pass)
-    explanation = explainer.explain(call.inputs, forward_kwargs=call.forward_kwargs, baselines=call.baselines,
-                                    target=call.target)
+    explainers = _alibi_explainers()
+    with call.context:
+        explainer = explainers.IntegratedGradients(call.model, layer=call.layer, n_steps=task.n_steps,
+                                                   method=integration, internal_batch_size=task.rows_per_pass)
+        explanation = explainer.explain(call.inputs, forward_kwargs=call.forward_kwargs, baselines=call.baselines,
+                                        target=call.target)
     attributions = np.asarray(explanation.attributions[0])
     if attributions.shape[:2] != task.input_ids.shape:
         raise MethodError(f"alibi returned attributions of shape {attributions.shape} for inputs "
