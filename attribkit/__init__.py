@@ -7,7 +7,17 @@
 The core imports only numpy, pluggy and small pure-Python libraries; the
 framework backends are plugins loaded on first use.
 """
-from attribkit._version import __version__
+import os as _os
+
+# An installed attribkit holds backends/ and renderers/ as attribkit.backends and attribkit.renderers
+# (pyproject.toml's package-dir). In a source checkout that is not installed they sit beside this
+# package; this makes them importable there too, so the built-in plugins load from a bare checkout.
+_checkout = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isfile(_os.path.join(_checkout, "backends", "__init__.py")) and _os.path.isfile(
+        _os.path.join(_checkout, "pyproject.toml")):
+    __path__.append(_checkout)
+
+from attribkit._version import __version__  # noqa: E402
 from attribkit.api import explain, render
 from attribkit.errors import (
     AttribkitError,

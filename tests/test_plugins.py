@@ -222,3 +222,21 @@ def test_plugins_command_lists_status_and_licence(cli):
     assert "backend:torch" in rows["torch"]["provides"]
     assert any(m == "torch:integrated_gradients" for m in rows["torch"]["methods"])
     assert re.search(r"renderer:html", " ".join(rows["html"]["provides"]))
+
+
+def test_a_bare_source_checkout_loads_the_built_in_plugins():
+    """Without any install (no .pth files, no metadata), the built-ins load by import path."""
+    import subprocess
+
+    repo = str(Path(__file__).parents[1])
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    code = (f"import sys; sys.path[:0] = [{repo!r}] + {site_packages!r}; import attribkit; "
+            "print(attribkit.__file__); host = attribkit.get_host(); "
+            "print(sorted(n for n, r in host.records.items() if r.status == 'ok')); print(sorted(host.renderers))")
+    result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120,
+                            env={"ATTRIBKIT_PLUGINS": "torch,tf,html,terminal,json,checks,perturbation"})
+    assert result.returncode == 0, result.stderr
+    location, plugins, renderers = result.stdout.strip().splitlines()
+    assert location == str(Path(repo) / "attribkit" / "__init__.py")
+    assert plugins == "['checks', 'html', 'json', 'perturbation', 'terminal', 'tf', 'torch']"
+    assert renderers == "['html', 'json', 'terminal']"

@@ -15,9 +15,10 @@ is the Keras model it is given:
   so the model given to alibi returns them (:class:`Known`). While alibi
   works, the embeddings' ``call`` notes when it runs (:class:`_NotingCall`),
   which tells a reading pass from a pass over the path.
-- **Target in the model.** The model given to alibi returns ``[0, F_target]``
-  per row (each row's target comes in as a forward keyword), and alibi is
-  asked for column 1 of every row.
+- **Target in the model.** The model given to alibi returns ``F_target``,
+  one column (each row's target comes in as a forward keyword), and alibi
+  gets no target array: it then skips its eager selection of each row's
+  output on every pass.
 - **Forward and backward in one compiled call.** When alibi feeds the
   points of the path to the embeddings' ``call`` (its gradient tape watches
   them), the rest of the model runs in one compiled call that returns the chosen output and its gradient to the
@@ -37,6 +38,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
+import logging
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -98,6 +100,33 @@ def _replaced(layer: Any) -> bool:
     :class:`_NotingCall`)."""
     call = vars(layer).get("call")
     return not (call is None or isinstance(call, _NotingCall) or getattr(call, "__func__", None) is type(layer).call)
+
+
+class _ScalarOutputNotice(logging.Filter):
+    """Drops alibi's notice that a model with one output is explained without targets, in the threads
+    that are inside :func:`_scalar_output_notice_off` (the targets are chosen in the model)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(self.local, "off", False) and "scalar output" in record.getMessage())
+
+
+_SCALAR_OUTPUT_NOTICE = _ScalarOutputNotice()
+
+
+@contextlib.contextmanager
+def _scalar_output_notice_off() -> Iterator[None]:
+    logger = logging.getLogger("alibi.explainers.integrated_gradients")
+    if _SCALAR_OUTPUT_NOTICE not in logger.filters:
+        logger.addFilter(_SCALAR_OUTPUT_NOTICE)
+    _SCALAR_OUTPUT_NOTICE.local.off = True
+    try:
+        yield
+    finally:
+        _SCALAR_OUTPUT_NOTICE.local.off = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,12 +193,11 @@ class Accelerator:
     # -- what alibi is given ---------------------------------------------------------------------------------
     def alibi_call(self, task: Task) -> AlibiCall:
         """The arguments of alibi's ``explain`` for ``task``: the compiled model choosing each row's target
-        (column 1 of its output), the buckets' lengths as a forward keyword, and the embeddings' call
-        noting when it runs while alibi works."""
+        (its one output), the buckets' lengths as a forward keyword, and the embeddings' call noting when
+        it runs while alibi works."""
         kwargs = {"attention_mask": tf.constant(task.attention_mask, tf.int32),
                   TARGET_KEYWORD: tf.constant(task.targets, tf.int32),
                   LIMIT_KEYWORD: tf.constant(task.bucket_lengths, tf.int32)}
-        target = np.ones(task.batch, dtype=np.int64)
         rows = np.arange(task.batch)
         chosen = (task.outputs[rows, task.targets], task.baseline_outputs[rows, task.targets])
         tokens, values = _model_classes()
@@ -177,10 +205,10 @@ class Accelerator:
             inputs, baselines = task.input_ids.astype(np.int32), task.baseline_ids.astype(np.int32)
             model = tokens(self, task.form, task.outputs.shape[1], Known(inputs, baselines, *chosen))
             layer = self.embeddings
-            return AlibiCall(model, lambda model: layer, inputs, baselines, kwargs, target, self.noting())
+            return AlibiCall(model, lambda model: layer, inputs, baselines, kwargs, None, self.noting())
         kwargs["input_ids"] = tf.constant(task.input_ids, tf.int32)
         model = values(self, task.form, task.outputs.shape[1], None)
-        return AlibiCall(model, None, task.layer_values, task.baseline_values, kwargs, target)
+        return AlibiCall(model, None, task.layer_values, task.baseline_values, kwargs, None, _scalar_output_notice_off())
 
     @contextlib.contextmanager
     def noting(self) -> Iterator[None]:
@@ -188,7 +216,7 @@ class Accelerator:
         ``explain``), the embeddings' call is a :class:`_NotingCall` of their own."""
         self.noting_call = _NotingCall(self.embeddings)
         try:
-            with call_replaced(self.embeddings, self.noting_call):
+            with call_replaced(self.embeddings, self.noting_call), _scalar_output_notice_off():
                 yield
         finally:
             self.noting_call = None
@@ -265,7 +293,7 @@ def _model_classes() -> Tuple[type, type]:
     import tf_keras as keras
 
     class Accelerated(keras.Model):
-        """``(inputs, attention_mask=, attribkit_target=, token_limit=) -> [0, F_target] (N, 2)``.
+        """``(inputs, attention_mask=, attribkit_target=, token_limit=) -> F_target (N, 1)``.
 
         ``inputs`` and ``output_shape`` are declared up front: alibi traces a
         model without them on a symbolic ``tf.keras.Input`` at every ``explain``
@@ -280,20 +308,19 @@ def _model_classes() -> Tuple[type, type]:
 
         @property
         def output_shape(self) -> Tuple[Optional[int], int]:
-            return (None, 2)
+            return (None, 1)
 
-        def two_columns(self, chosen: Any) -> Any:
-            chosen = tf.reshape(tf.cast(chosen, tf.float32), [-1, 1])
-            return tf.concat([tf.zeros_like(chosen), chosen], axis=1)
+        def one_column(self, chosen: Any) -> Any:
+            return tf.reshape(tf.cast(chosen, tf.float32), [-1, 1])
 
         def forward(self, rows: Any, input_ids: Any, attention_mask: Any, target: Any) -> Any:
-            """``[0, F_target]`` of rows alibi only runs forward: known, or from the compiled forward pass."""
+            """``F_target`` of rows alibi only runs forward: known, or from the compiled forward pass."""
             known = None if self.known is None else self.known.chosen(rows)
             if known is not None:
-                return self.two_columns(known)
+                return self.one_column(known)
             values = explained_outputs(self.accelerator.forward(input_ids, attention_mask), self.form)
             weights = tf.one_hot(tf.cast(target, tf.int32), self.n_classes, dtype=values.dtype)
-            return self.two_columns(tf.reduce_sum(values * weights, axis=1))
+            return self.one_column(tf.reduce_sum(values * weights, axis=1))
 
     class FromTokens(Accelerated):
         def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, known: Known):
@@ -308,7 +335,7 @@ def _model_classes() -> Tuple[type, type]:
             embedded, read = accelerator.embedded(ids)
             if read:  # alibi reads the embeddings' output; it does not use the model's
                 return self.forward(input_ids, ids, mask, attribkit_target)
-            return self.two_columns(accelerator.chosen(ids, mask, embedded, token_limit, attribkit_target,
+            return self.one_column(accelerator.chosen(ids, mask, embedded, token_limit, attribkit_target,
                                                        self.form, self.n_classes))
 
     class FromValues(Accelerated):
@@ -317,7 +344,7 @@ def _model_classes() -> Tuple[type, type]:
 
         def call(self, values: Any, input_ids: Any = None, attention_mask: Any = None, attribkit_target: Any = None,
                  token_limit: Any = None, training: bool = False) -> Any:
-            return self.two_columns(self.accelerator.chosen(input_ids, attention_mask, tf.convert_to_tensor(values),
+            return self.one_column(self.accelerator.chosen(input_ids, attention_mask, tf.convert_to_tensor(values),
                                                             token_limit, attribkit_target, self.form, self.n_classes))
 
     return FromTokens, FromValues
