@@ -85,7 +85,7 @@ def attribkit_register_renderers(register: Callable[..., None]) -> None:
 
     Call ``register(name, function, *, extension, description="")`` where
     ``function(explanations, **options) -> str`` turns a list of
-    :class:`~attribkit.types.Explanation` into text (HTML, terminal text,
+    :class:`~attribkit.results.Explanation` into text (HTML, terminal text,
     JSON...), and ``extension`` is the file suffix used for ``--out`` (``".html"``).
 
     :param register: the host's registration callback.

@@ -23,9 +23,16 @@ scores relative to the largest score. ``--threads N`` gives each framework N
 threads within an op and N across ops (TensorFlow runs independent ops side
 by side on its inter-op pool, so limiting only the first still uses every core).
 
+With ``--against PYTHON`` (the interpreter of another environment, for
+example one with an earlier attribkit installed) the ``torch`` and ``tf``
+workers also run with that interpreter, as ``torch@against`` and
+``tf@against``, interleaved with the others, and the report adds their ratios
+to the raw libraries: the way to compare two versions side by side in one run.
+
 Usage::
 
     python benchmarks/bench_tf_vs_torch.py [--models tiny,minilm] [--texts 8] [--repeat 5] [--rounds 2] [--threads N]
+                                           [--against /path/to/other/.venv/bin/python]
 """
 import argparse
 import json
@@ -212,8 +219,16 @@ def run_worker(args):
     print("RESULT " + json.dumps(results))
 
 
-def spawn(worker, folder, args):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", worker, "--folder", folder,
+def contenders(args):
+    """``(label, worker, python)`` of every process a round runs."""
+    runs = [(worker, worker, sys.executable) for worker in WORKERS]
+    if args.against:
+        runs[2:2] = [(f"{worker}@against", worker, args.against) for worker in ("torch", "tf")]
+    return runs
+
+
+def spawn(worker, folder, args, python=sys.executable):
+    command = [python, os.path.abspath(__file__), "--worker", worker, "--folder", folder,
                "--models", args.models, "--texts", str(args.texts), "--repeat", str(args.repeat)]
     if args.threads:
         command += ["--threads", str(args.threads)]
@@ -239,14 +254,17 @@ def largest_difference(a, b):
 def report(best, args):
     print(f"\n{args.texts} texts, {N_STEPS} steps, best of {args.repeat} runs x {args.rounds} rounds "
           f"(threads: {args.threads or 'default'})")
-    print(f"{'model':8} " + " ".join(f"{w:>9}" for w in WORKERS)
-          + "   tf/torch  alibi/torch  tf/captum  max|tf-torch|/max")
+    labels = [label for label, _, _ in contenders(args)]
+    ratios = [("tf/torch", "tf", "torch"), ("torch/captum", "torch", "captum"), ("tf/alibi", "tf", "alibi")]
+    if args.against:
+        ratios += [("torch@against/captum", "torch@against", "captum"), ("tf@against/alibi", "tf@against", "alibi")]
+    print(f"{'model':8} " + " ".join(f"{label:>14}" for label in labels)
+          + "".join(f"  {name:>20}" for name, _, _ in ratios) + "  max|tf-torch|/max")
     for name in args.models.split(","):
-        times = {w: best[w][name]["seconds"] for w in WORKERS}
+        times = {label: best[label][name]["seconds"] for label in labels}
         difference = largest_difference(best["tf"][name]["scores"], best["torch"][name]["scores"])
-        print(f"{name:8} " + " ".join(f"{times[w]:8.3f}s" for w in WORKERS)
-              + f"   {times['tf'] / times['torch']:8.2f}  {times['alibi'] / times['torch']:11.2f}"
-              + f"  {times['tf'] / times['captum']:9.2f}  {difference:.1e}")
+        print(f"{name:8} " + " ".join(f"{times[label]:13.3f}s" for label in labels)
+              + "".join(f"  {times[a] / times[b]:20.3f}" for _, a, b in ratios) + f"  {difference:.1e}")
 
 
 def main():
@@ -257,6 +275,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="times each process is run, interleaved")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads of each framework, within an op and across ops")
+    parser.add_argument("--against", help="another environment's Python: also run its torch and tf backends")
     parser.add_argument("--worker", choices=WORKERS, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -267,14 +286,14 @@ def main():
         save_models(folder, args.models.split(","))
         best = {}
         for round_ in range(args.rounds):
-            for worker in WORKERS:
-                result = spawn(worker, folder, args)
-                print(f"round {round_ + 1}, {worker}: " + ", ".join(
+            for label, worker, python in contenders(args):
+                result = spawn(worker, folder, args, python)
+                print(f"round {round_ + 1}, {label}: " + ", ".join(
                     f"{name} {value['seconds']:.3f}s" for name, value in result.items()), flush=True)
                 for name, value in result.items():
-                    kept = best.setdefault(worker, {}).get(name)
+                    kept = best.setdefault(label, {}).get(name)
                     if kept is None or value["seconds"] < kept["seconds"]:
-                        best[worker][name] = value
+                        best[label][name] = value
     report(best, args)
 
 

@@ -48,12 +48,42 @@ def test_every_hook_has_a_documented_spec():
         assert f"`{name}" in docs, f"{name} is not documented in docs/plugins.md"
 
 
-def test_builtin_plugins_load_through_entry_points_and_check_pending():
+def test_builtin_plugins_load_by_import_path_and_check_pending():
     host = attribkit.get_host()
-    assert {"html", "terminal", "json", "torch", "tf", "checks"} <= set(host.records)
+    assert {"html", "terminal", "json", "torch", "tf", "checks", "perturbation"} <= set(host.records)
     host.pm.check_pending()  # a misspelt hook in any loaded plugin fails here
     builtin = {name: host.records[name] for name in ("torch", "tf", "html", "terminal", "json", "checks")}
-    assert all(r.distribution == "attribkit" for r in builtin.values())
+    assert all(r.distribution == "attribkit" and r.status == "ok" for r in builtin.values())
+
+
+def test_a_third_party_plugin_cannot_take_a_built_in_name(plugin_dir):
+    plugin_dir("impostor", """
+        import attribkit
+
+        @attribkit.hookimpl
+        def attribkit_register_renderers(register):
+            register("html", lambda explanations, **options: "<script>owned</script>", extension=".html")
+    """)
+    host = PluginHost()
+    host.load_builtins()
+    host.load_entry_points([entry_point("html", "impostor")])
+    assert host.renderers["html"].plugin == "html"
+    broken = host.records["html (impostor)"]
+    assert broken.status == "broken" and "the name of a built-in plugin" in broken.reason
+    host = PluginHost()
+    host.load_builtins()
+    host.load_entry_points([entry_point("sneaky", "impostor")])  # another name, a built-in's renderer
+    assert host.renderers["html"].plugin == "html" and host.records["sneaky"].status == "broken"
+    assert "renderer 'html' is already registered by plugin 'html'" in host.records["sneaky"].reason
+
+
+def test_a_blocked_built_in_renderer_is_not_missing_silently(monkeypatch):
+    monkeypatch.setenv("ATTRIBKIT_DISABLE_PLUGINS", "html")
+    host = PluginHost()
+    host.load_builtins()
+    assert host.records["html"].status == "blocked"
+    with pytest.raises(attribkit.InputError, match="plugin 'html' provides it but is blocked"):
+        host.renderer("html")
 
 
 def test_example_distribution_is_discovered_for_real():
