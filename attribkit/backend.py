@@ -38,7 +38,12 @@ class RendererSpec:
 
 @dataclass(frozen=True)
 class BackendSpec:
-    """A registered backend (see ``attribkit_register_backends``)."""
+    """A registered backend (see ``attribkit_register_backends``).
+
+    ``capabilities``: what its adapters give beyond raw outputs (``"gradients"``:
+    :meth:`~attribkit.ModelAdapter.gradients`), so the methods written for every
+    backend that need it run on this one.
+    """
 
     name: str
     factory: Callable[[], "Backend"]
@@ -47,6 +52,7 @@ class BackendSpec:
     install_hint: str = ""
     licence: Optional[str] = None
     description: str = ""
+    capabilities: Tuple[str, ...] = ()
     plugin: str = ""
 
     def missing(self) -> List[str]:

@@ -125,6 +125,20 @@ def read_inputs(source: str) -> List[Tuple[str, Any]]:
     return items
 
 
+def parse_extra(pairs: Sequence[str]) -> dict:
+    """``-O NAME=VALUE`` pairs as keyword arguments; a VALUE that is JSON (a number, true, a list) is read as such."""
+    options = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals or not name.strip().isidentifier():
+            raise InputError(f"-O {pair!r}: expected NAME=VALUE, for example -O n_samples=500")
+        try:
+            options[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            options[name.strip()] = value
+    return options
+
+
 def check_writable(path: Optional[str]) -> None:
     """Fail before any work is done if ``--out`` cannot be written."""
     if path is None:
@@ -226,10 +240,13 @@ def main() -> None:
               help="Integration steps (default: 50; 300 for the bundled model, see docs/demo-model.md).")
 @click.option("--output", "output_kind", type=click.Choice(["probability", "logit"]), default="probability",
               show_default=True, help="Explain the class probability or the raw output (logit).")
+@click.option("-O", "--option", "extra", multiple=True, metavar="NAME=VALUE",
+              help="An option of the method, the backend or the pipeline (repeatable; `attribkit methods` lists "
+                   "them): -O n_samples=500 -O granularity=word. VALUE is read as JSON, else as text.")
 @user_errors
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
             fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: Optional[int],
-            output_kind: str) -> None:
+            output_kind: str, extra: Tuple[str, ...]) -> None:
     """Explain why the model classified TEXTS as it did.
 
     \b
@@ -250,14 +267,19 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     host = get_host()
     host.renderer(fmt)  # unknown format, backend or method: fail before loading anything
     backend = choose_backend(framework)
-    host.method(backend, method)
+    spec = host.method(backend, method)
+    extra_options = parse_extra(extra)
+    from attribkit.pipeline import PIPELINE_OPTIONS, parse_options
+
+    parse_options(extra_options, [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options),
+                                  (f"method {method!r}", spec.options)])
     loaded, tokenizer = load_model(model, backend)
     if n_steps is None:
         from attribkit.demo import DEMO_N_STEPS
 
         n_steps = 50 if model else DEMO_N_STEPS
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
-    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value)
+    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, **extra_options)
     explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)
     write_output(explanations, fmt, out)
     if problems:
@@ -326,13 +348,52 @@ def plugins(as_json: bool) -> None:
         provides = "\n".join(row["provides"] + ([f"methods: {', '.join(row['methods'])}"] if row["methods"] else []))
         table.add_row(row["name"], row["version"], "\n".join(h.replace("attribkit_", "") for h in row["hooks"]),
                       provides, status, row["licence"])
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    backends, method_rows = method_table(host)
+    matrix = Table(title="methods x backends", caption=f"{OWN} the backend's own   {SHARED} written once for every "
+                   "backend   (attribkit methods: options)")
+    for column in ["method", *backends]:
+        matrix.add_column(column, justify="left" if column == "method" else "center")
+    for row in method_rows:
+        matrix.add_row(*row[:1 + len(backends)])
+    console.print(matrix)
+
+
+#: Marks in the method table: the backend's own implementation, and the one written for every backend.
+OWN, SHARED = "\u2713", "\u25cf"
+
+
+def method_table(host: Any) -> Tuple[List[str], List[List[str]]]:
+    """``(backends, rows)``: per method name, a mark per backend (:data:`OWN`, :data:`SHARED` or ""),
+    its description and its options, from the registry."""
+    backends = list(host.backends)
+    names = sorted({name for _, name in host.methods})
+    rows = []
+    for name in names:
+        marks = []
+        for backend in backends:
+            try:
+                found = host.method(backend, name)
+            except AttribkitError:
+                marks.append("")
+                continue
+            marks.append(OWN if found.backend == backend else SHARED)
+        spec = host.methods.get(("*", name)) or next(s for (_, n), s in host.methods.items() if n == name)
+        options = ", ".join(f"{o.name}={o.default!r}" for o in spec.options)
+        rows.append([name, *marks, spec.description + (" (sampling: seed)" if spec.sampling else ""), options])
+    return backends, rows
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def methods(as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with each option described.")
+@click.option("--markdown", is_flag=True, help="The method x backend table as Markdown (docs/methods.md).")
+def methods(as_json: bool, markdown: bool) -> None:
     """List every method, the backends it runs on, and its options.
+
+    \b
+    In the table, %s marks a backend's own implementation and %s the one
+    written once for every backend.
 
     \b
     Example:
@@ -342,27 +403,38 @@ def methods(as_json: bool) -> None:
     from attribkit.plugins import get_host
 
     host = get_host()
-    rows = [{"method": spec.name, "backend": "every backend" if spec.backend == "*" else spec.backend,
-             "plugin": spec.plugin, "sampling": spec.sampling, "description": spec.description,
-             "options": [{"name": o.name, "default": o.default, "expected": o.expected(),
-                          "description": o.description} for o in spec.options]}
-            for spec in sorted(host.methods.values(), key=lambda s: (s.name, s.backend))]
     if as_json:
+        rows = [{"method": spec.name, "backend": "every backend" if spec.backend == "*" else spec.backend,
+                 "needs": list(spec.needs), "plugin": spec.plugin, "sampling": spec.sampling,
+                 "description": spec.description,
+                 "options": [{"name": o.name, "default": o.default, "expected": o.expected(),
+                              "description": o.description} for o in spec.options]}
+                for spec in sorted(host.methods.values(), key=lambda s: (s.name, s.backend))]
         click.echo(json.dumps(rows, indent=2, default=repr))
+        return
+    backends, rows = method_table(host)
+    header = ["method", *backends, "description", "options (default)"]
+    if markdown:
+        click.echo("| " + " | ".join(header) + " |")
+        click.echo("|" + "---|" * len(header))
+        for row in rows:
+            cells = [f"`{row[0]}`", *row[1:-1], f"`{row[-1]}`" if row[-1] else ""]
+            click.echo("| " + " | ".join(cells) + " |")
         return
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="attribkit methods", show_lines=True)
-    for column in ("method", "backend", "description", "options (default)"):
-        table.add_column(column, overflow="fold")
+    table = Table(title="attribkit methods", caption=f"{OWN} the backend's own   {SHARED} written once for every backend",
+                  show_lines=True)
+    for column in header:
+        table.add_column(escape(column), overflow="fold", justify="center" if column in backends else "left")
     for row in rows:
-        options = "\n".join(f"{o['name']} ({o['default']!r}): {o['description']}" for o in row["options"])
-        sampling = " [sampling: takes seed]" if row["sampling"] else ""
-        table.add_row(escape(row["method"]), escape(row["backend"]), escape(row["description"] + sampling),
-                      escape(options) or "-")
+        table.add_row(*(escape(cell) for cell in row))
     Console().print(table)
+
+
+methods.help = methods.help % (OWN, SHARED)
 
 
 @main.command()

@@ -10,15 +10,12 @@ from typing import List, Literal, Sequence
 
 import numpy as np
 
+from attribkit.pipeline.encoding import strip_markers as _strip_markers
+from attribkit.pipeline.encoding import word_groups
 from attribkit.results import Explanation
 
 Normalization = Literal["none", "l2", "maxabs"]
 NORMALIZATIONS = ("none", "l2", "maxabs")
-
-#: Prefixes that mark a WordPiece continuation, and prefixes that mark the
-#: start of a new word in byte-level BPE (RoBERTa, GPT-2) and SentencePiece.
-CONTINUATION_PREFIX = "##"
-WORD_START_PREFIXES = ("\u0120", "\u2581")  # "Ġ", "▁"
 
 
 def normalize(scores: Sequence[float], how: Normalization = "l2") -> np.ndarray:
@@ -90,48 +87,6 @@ class Word:
     special: bool
 
 
-def _strip_markers(token: str) -> str:
-    if token.startswith(CONTINUATION_PREFIX):
-        return token[len(CONTINUATION_PREFIX):]
-    for prefix in WORD_START_PREFIXES:
-        if token.startswith(prefix):
-            return token[len(prefix):]
-    return token
-
-
-def _word_groups_from_offsets(explanation: Explanation) -> List[List[int]]:
-    groups: List[List[int]] = []
-    previous_end = None
-    for i, (start, end) in enumerate(explanation.offsets):
-        if explanation.special_mask[i] or start == end:
-            groups.append([i])
-            previous_end = None
-            continue
-        if previous_end is not None and start == previous_end and groups and not explanation.special_mask[groups[-1][0]]:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-        previous_end = end
-    return groups
-
-
-def _word_groups_from_markers(explanation: Explanation) -> List[List[int]]:
-    tokens = explanation.tokens
-    uses_start_markers = any(t.startswith(WORD_START_PREFIXES) for t in tokens)
-    groups: List[List[int]] = []
-    for i, token in enumerate(tokens):
-        previous_is_word = bool(groups) and not explanation.special_mask[groups[-1][-1]]
-        if explanation.special_mask[i] or not previous_is_word:
-            groups.append([i])
-        elif token.startswith(CONTINUATION_PREFIX):
-            groups[-1].append(i)
-        elif uses_start_markers and not token.startswith(WORD_START_PREFIXES):
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    return groups
-
-
 def words(explanation: Explanation, *, include_special: bool = True) -> List[Word]:
     """Group subword tokens into words.
 
@@ -141,7 +96,7 @@ def words(explanation: Explanation, *, include_special: bool = True) -> List[Wor
     """
     non_special = ~explanation.special_mask
     has_offsets = bool(np.any(explanation.offsets[non_special, 1] > explanation.offsets[non_special, 0]))
-    groups = _word_groups_from_offsets(explanation) if has_offsets else _word_groups_from_markers(explanation)
+    groups = word_groups(explanation.tokens, explanation.offsets, explanation.special_mask)
     result = []
     for group in groups:
         special = bool(explanation.special_mask[group[0]])

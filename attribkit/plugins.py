@@ -37,7 +37,7 @@ BUILTIN_PLUGINS = (
     ("terminal", "attribkit.renderers.terminal"),
     ("json", "attribkit.renderers.json_text"),
     ("checks", "attribkit.checks"),
-    ("perturbation", "attribkit.perturbation"),
+    ("methods", "attribkit.methods"),
 )
 ENTRY_POINT_GROUP = "attribkit"
 ENV_ALLOW = "ATTRIBKIT_PLUGINS"
@@ -200,19 +200,21 @@ class PluginHost:
 
     def _stage_backend(self, record: PluginRecord, staged: List, name: str, factory: Callable[[], Backend], *,
                        framework: str, requires: Iterable[str] = (), install_hint: str = "",
-                       licence: Optional[str] = None, description: str = "") -> None:
+                       licence: Optional[str] = None, description: str = "",
+                       capabilities: Iterable[str] = ()) -> None:
         self._check_duplicate(record, self.backends, name, staged, "backend", "backend")
         staged.append(("backend", BackendSpec(name, factory, framework, tuple(requires), install_hint, licence,
-                                              description, record.name)))
+                                              description, tuple(capabilities), record.name)))
 
     def _stage_method(self, record: PluginRecord, staged: List, name: str, backend: str,
                       function: Callable[..., Any], *, description: str = "", sampling: bool = False,
-                      options: Iterable[Option] = ()) -> None:
+                      options: Iterable[Option] = (), needs: Iterable[str] = ()) -> None:
         options = tuple(options)
         if not all(isinstance(option, Option) for option in options):
             raise TypeError(f"method {name!r}: options must be attribkit.Option objects")
         self._check_duplicate(record, self.methods, (backend, name), staged, "method", "method")
-        staged.append(("method", MethodSpec(name, backend, function, description, sampling, options, record.name)))
+        staged.append(("method", MethodSpec(name, backend, function, description, sampling, options, tuple(needs),
+                                            record.name)))
 
     def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
                         extension: str, description: str = "") -> None:
@@ -267,16 +269,27 @@ class PluginHost:
         )
 
     def method(self, backend: str, name: str) -> MethodSpec:
-        """The method ``name`` of ``backend``: its own, else one registered for every backend."""
-        spec = self.methods.get((backend, name)) or self.methods.get((ANY_BACKEND, name))
+        """The method ``name`` of ``backend``: its own, else one registered for every backend (when the
+        backend has what that method needs)."""
+        spec = self.methods.get((backend, name))
+        if spec is None and self._runs_on(self.methods.get((ANY_BACKEND, name)), backend):
+            spec = self.methods[ANY_BACKEND, name]
         if spec is None:
             raise MethodError(f"method {name!r} is not supported by backend {backend!r}; "
                               f"supported: {self.method_names(backend)}")
         return spec
 
     def method_names(self, backend: str) -> List[str]:
-        """Every method ``backend`` runs: its own and those registered for every backend."""
-        return sorted({m for b, m in self.methods if b in (backend, ANY_BACKEND)})
+        """Every method ``backend`` runs: its own and those registered for every backend it can run."""
+        return sorted({m for (b, m), spec in self.methods.items()
+                       if b == backend or (b == ANY_BACKEND and self._runs_on(spec, backend))})
+
+    def _runs_on(self, spec: Optional[MethodSpec], backend: str) -> bool:
+        """Whether a method registered for every backend runs on ``backend`` (it has what the method needs)."""
+        if spec is None:
+            return False
+        capabilities = set(getattr(self.backends.get(backend), "capabilities", ()))
+        return set(spec.needs) <= capabilities
 
     def renderer(self, name: str) -> RendererSpec:
         spec = self.renderers.get(name)

@@ -29,3 +29,15 @@ def completeness_gap(explanation: Explanation) -> Optional[str]:
     relative = explanation.relative_completeness_gap
     suffix = f" ({relative:.2%} of |F(x) \u2212 F(baseline)|)" if relative is not None else ""
     return f"{gap:.3g}{suffix}"
+
+
+def anchor_rule(explanation: Explanation) -> Optional[str]:
+    """``"IF superb AND plot THEN positive (precision 0.97, coverage 0.41)"`` for an anchor explanation."""
+    params = explanation.method.params
+    if not isinstance(params.get("anchor"), (list, tuple)):
+        return None
+    words = " AND ".join(str(word) for word in params["anchor"]) or "(any text)"
+    rule = f"IF {words} THEN {params.get('rule_for', explanation.target.label)}"
+    figures = [f"{name} {params[name]:.2f}" for name in ("precision", "coverage")
+               if isinstance(params.get(name), (int, float))]
+    return rule + (f" ({', '.join(figures)})" if figures else "")

@@ -25,7 +25,7 @@ from attribkit._version import __version__
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import words
-from attribkit.renderers._format import completeness_gap, true_label
+from attribkit.renderers._format import anchor_rule, completeness_gap, true_label
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -115,6 +115,9 @@ def _details(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
     method = f"{e.method.name} \u00b7 output={e.method.output}" + (f" \u00b7 {params}" if params else "")
     model = e.model.name + (f" ({e.model.architecture})" if e.model.architecture else "")
     details = [("Method", method), ("Model", model), ("Backend", f"{e.model.backend} ({e.model.framework})")]
+    rule = anchor_rule(e)
+    if rule is not None:
+        details.insert(0, ("Anchor", rule))
     if e.convergence_delta is not None:
         details.append(("Convergence delta", f"{e.convergence_delta:.3g}"))
     gap = completeness_gap(e)

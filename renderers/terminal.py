@@ -22,7 +22,7 @@ from rich.text import Text
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import words
-from attribkit.renderers._format import completeness_gap, true_label
+from attribkit.renderers._format import anchor_rule, completeness_gap, true_label
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -145,6 +145,9 @@ def render_terminal(
         if i or use_colour:
             console.print()
         console.print(_summary(explanation))
+        rule = anchor_rule(explanation)
+        if rule is not None:
+            console.print(Text(f"anchor: {_printable(rule)}", style="bold"))
         console.print(_heatmap(_units(explanation, view, show_special), normalization, use_colour))
         for warning in explanation.warnings:
             console.print(Text(f"warning: {_printable(warning)}", style="yellow"))

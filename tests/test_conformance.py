@@ -50,9 +50,10 @@ def blackbox():
     reset_host()
 
 
+@pytest.mark.parametrize("method", ["feature_ablation", "occlusion", "lime", "kernel_shap"])
 @pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
-def test_black_box_backend_from_the_docs(blackbox, check):
-    check(Subject(blackbox, None, method="feature_ablation"))
+def test_black_box_backend_from_the_docs(blackbox, check, method):
+    check(Subject(blackbox, None, method=method))
 
 
 def test_black_box_backend_gets_the_methods_of_every_backend(blackbox):

@@ -50,7 +50,7 @@ def test_every_hook_has_a_documented_spec():
 
 def test_builtin_plugins_load_by_import_path_and_check_pending():
     host = attribkit.get_host()
-    assert {"html", "terminal", "json", "torch", "tf", "checks", "perturbation"} <= set(host.records)
+    assert {"html", "terminal", "json", "torch", "tf", "checks", "methods"} <= set(host.records)
     host.pm.check_pending()  # a misspelt hook in any loaded plugin fails here
     builtin = {name: host.records[name] for name in ("torch", "tf", "html", "terminal", "json", "checks")}
     assert all(r.distribution == "attribkit" and r.status == "ok" for r in builtin.values())
@@ -264,9 +264,9 @@ def test_a_bare_source_checkout_loads_the_built_in_plugins():
             "print(attribkit.__file__); host = attribkit.get_host(); "
             "print(sorted(n for n, r in host.records.items() if r.status == 'ok')); print(sorted(host.renderers))")
     result = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=120,
-                            env={"ATTRIBKIT_PLUGINS": "torch,tf,html,terminal,json,checks,perturbation"})
+                            env={"ATTRIBKIT_PLUGINS": "torch,tf,html,terminal,json,checks,methods"})
     assert result.returncode == 0, result.stderr
     location, plugins, renderers = result.stdout.strip().splitlines()
     assert location == str(Path(repo) / "attribkit" / "__init__.py")
-    assert plugins == "['checks', 'html', 'json', 'perturbation', 'terminal', 'tf', 'torch']"
+    assert plugins == "['checks', 'html', 'json', 'methods', 'terminal', 'tf', 'torch']"
     assert renderers == "['html', 'json', 'terminal']"

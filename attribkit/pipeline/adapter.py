@@ -99,6 +99,12 @@ class ModelAdapter:
     def special_ids(self) -> Tuple[int, ...]:
         return special_ids_of(self.tokenizer)
 
+    @property
+    def mask_id(self) -> Optional[int]:
+        """The tokenizer's mask token ([MASK], ``<mask>``), or ``None``."""
+        mask = getattr(self.tokenizer, "mask_token_id", None)
+        return int(mask) if mask is not None else None
+
     def length_limit(self) -> Optional[int]:
         """The smaller of the tokenizer's and the model's limits."""
         limits = [n for n in (tokenizer_limit(self.tokenizer) if is_hugging_face_tokenizer(self.tokenizer) else None,
@@ -121,6 +127,14 @@ class ModelAdapter:
         """The attributed layer's output, ``(N, L, d)``."""
         raise MethodError(f"the {self.info.backend!r} backend has no layer to attribute to; "
                           "use a token baseline ('pad', 'pad_all_special', a token id or ids)")
+
+    def gradients(self, values: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray,
+                  targets: np.ndarray, form: OutputForm) -> np.ndarray:
+        """``(N, L, d)``: the gradient of each row's ``F_target`` with respect to the layer's output, with
+        that output replaced by ``values`` ``(N, L, d)``. Backends that implement it declare the
+        ``"gradients"`` capability when they register; the gradient methods written for every backend
+        use it."""
+        raise MethodError(f"the {self.info.backend!r} backend gives no gradients")
 
     def explained_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
                           form: OutputForm) -> np.ndarray:

@@ -25,6 +25,11 @@ from attribkit.errors import InputError, TokenizerError
 #: Sides for ``padding`` and ``truncating``, as Keras' ``pad_sequences`` names them.
 SIDES = ("pre", "post")
 
+#: Prefixes that mark a WordPiece continuation, and prefixes that mark the
+#: start of a new word in byte-level BPE (RoBERTa, GPT-2) and SentencePiece.
+CONTINUATION_PREFIX = "##"
+WORD_START_PREFIXES = ("\u0120", "\u2581")  # "Ġ", "▁"
+
 #: Larger values of ``tokenizer.model_max_length`` mean "no limit set".
 _NO_LIMIT = 1_000_000
 _WORD_RUN = re.compile(r"\w+")
@@ -279,3 +284,56 @@ def truncate(encoding: Encoding, max_length: Optional[int], truncating: str = "p
     cut = encoding.select(index)
     return Encoding(cut.text, cut.input_ids, cut.tokens, cut.offsets, cut.special_mask, n, encoding.unit,
                     truncating, limit)
+
+
+# -- words -----------------------------------------------------------------------------------------------------
+
+
+def strip_markers(token: str) -> str:
+    """A subword token without its word-continuation or word-start marker."""
+    if token.startswith(CONTINUATION_PREFIX):
+        return token[len(CONTINUATION_PREFIX):]
+    for prefix in WORD_START_PREFIXES:
+        if token.startswith(prefix):
+            return token[len(prefix):]
+    return token
+
+
+def word_groups(tokens: Sequence[str], offsets: np.ndarray, special_mask: np.ndarray) -> List[List[int]]:
+    """Token indices grouped into words, in order; each special token is a group of its own.
+
+    With character offsets, tokens whose spans touch belong to one word
+    (``superb`` and ``,`` in "superb," too); without them, the tokenizer's
+    markers: WordPiece ``##`` continues a word, BPE ``Ġ`` and SentencePiece
+    ``▁`` start one.
+    """
+    offsets = np.asarray(offsets).reshape(-1, 2)
+    special_mask = np.asarray(special_mask, dtype=bool)
+    content = ~special_mask
+    if np.any(offsets[content, 1] > offsets[content, 0]):
+        groups: List[List[int]] = []
+        previous_end = None
+        for i, (start, end) in enumerate(offsets):
+            if special_mask[i] or start == end:
+                groups.append([i])
+                previous_end = None
+                continue
+            if previous_end is not None and start == previous_end and groups and not special_mask[groups[-1][0]]:
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+            previous_end = end
+        return groups
+    uses_start_markers = any(t.startswith(WORD_START_PREFIXES) for t in tokens)
+    groups = []
+    for i, token in enumerate(tokens):
+        previous_is_word = bool(groups) and not special_mask[groups[-1][-1]]
+        if special_mask[i] or not previous_is_word:
+            groups.append([i])
+        elif token.startswith(CONTINUATION_PREFIX):
+            groups[-1].append(i)
+        elif uses_start_markers and not token.startswith(WORD_START_PREFIXES):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups

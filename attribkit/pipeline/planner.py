@@ -103,11 +103,14 @@ class Group:
         items: indices of the planned sequences, longest first.
         bucket_lengths: per item, the length of its bucket (the group is padded to the first).
         rows_per_pass: rows (texts x steps) per forward and backward pass.
+        max_rows: rows of the group's length whose forward and backward pass fit the memory budget (the
+            most a method may run at once, perturbed copies of its texts for example).
     """
 
     items: Tuple[int, ...]
     bucket_lengths: Tuple[int, ...]
     rows_per_pass: int
+    max_rows: int = 1
 
     @property
     def length(self) -> int:
@@ -247,4 +250,4 @@ def _group(items: Sequence[int], lengths: Sequence[int], size: ModelSize, budget
     spans = spans or [(0, len(items))]
     bucket_lengths = [lengths[items[begin]] for begin, end in spans for _ in range(begin, end)]
     rows = rows_per_pass(size, bucket_lengths[0], len(items), budget)
-    return Group(tuple(items), tuple(bucket_lengths), rows)
+    return Group(tuple(items), tuple(bucket_lengths), rows, rows_within(size, bucket_lengths[0], budget))

@@ -105,6 +105,7 @@ class Piece:
     delta: Optional[float] = None
     output_difference: Optional[float] = None
     params: Dict[str, Any] = field(default_factory=dict)
+    warnings: Tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.encoding.input_ids)
@@ -308,10 +309,12 @@ class Pipeline:
         return Task(
             adapter=self.adapter, input_ids=ids, attention_mask=mask, positions=tuple(positions),
             special_mask=special, baseline_ids=baseline_ids, layer_values=layer_values,
-            baseline_values=baseline_values, targets=np.asarray(targets, dtype=np.int64), form=self.form,
+            baseline_values=baseline_values, targets=np.asarray(targets, dtype=np.int64), labels=self.labels,
+            form=self.form,
             outputs=explained_values(np.stack([p.raw for p in chunk]), self.form),
             baseline_outputs=explained_values(np.stack([p.raw_baseline for p in chunk]), self.form),
-            n_steps=self.request.n_steps, rows_per_pass=group.rows_per_pass,
+            encodings=tuple(p.encoding for p in chunk), n_steps=self.request.n_steps,
+            rows_per_pass=group.rows_per_pass, max_rows=group.max_rows,
             bucket_lengths=np.asarray(group.bucket_lengths, dtype=np.int64), seed=self.seed,
             options=dict(self.request.method_options),
         )
@@ -331,15 +334,22 @@ class Pipeline:
                                                 or result.attributions.shape[:2] != shape):
             raise MethodError(f"method {name!r} returned attributions of shape {result.attributions.shape}; "
                               f"expected ({shape[0]}, {shape[1]}, hidden)")
-        if result.convergence_delta is not None and result.convergence_delta.shape != (shape[0],):
-            raise MethodError(f"method {name!r} returned a convergence delta of shape "
-                              f"{result.convergence_delta.shape}; expected ({shape[0]},)")
+        for field_name in ("convergence_delta", "reference"):
+            value = getattr(result, field_name)
+            if value is not None and value.shape != (shape[0],):
+                raise MethodError(f"method {name!r} returned a {field_name} of shape {value.shape}; "
+                                  f"expected ({shape[0]},)")
+        if result.warnings and len(result.warnings) != shape[0]:
+            raise MethodError(f"method {name!r} returned warnings for {len(result.warnings)} rows; expected "
+                              f"{shape[0]} (one tuple per row)")
         return result
 
     def collect(self, chunk: List[Piece], task: Task, result: MethodResult, items: List[Item]) -> None:
         """Store each piece's scores, attributions, delta and output difference."""
         scores = result.token_scores()
         differences = task.output_differences()
+        if result.reference is not None:
+            differences = task.outputs[np.arange(task.batch), task.targets] - result.reference
         params = dict(result.params)
         if self.options.get("internal_batch_size"):
             params["internal_batch_size"] = task.rows_per_pass
@@ -349,6 +359,7 @@ class Pipeline:
             piece.scores = scores[row, columns]
             piece.attributions = result.attributions[row, columns] if keep else None
             piece.params = params
+            piece.warnings = tuple(result.warnings[row]) if result.warnings else ()
             if not np.all(np.isfinite(piece.scores)):
                 items[piece.item].error = ModelError(
                     f"method {self.request.method.name!r} produced non-finite attributions; check the model's "
@@ -387,6 +398,8 @@ class Pipeline:
             raw = None
             params.update(sliding_window_tokens=self.limit, sliding_window_stride=item.plan.stride)
             warnings.append(WINDOWS_WARNING.format(count=len(item.pieces), size=self.limit))
+        for piece in item.pieces:
+            warnings.extend(w for w in piece.warnings if w not in warnings)
         if self.request.output == "logit" and self.returns_probabilities:
             warnings.append(PROBABILITY_LOGIT_NOTE)
         warnings.extend(notes)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from attribkit.pipeline.adapter import ModelAdapter
+from attribkit.pipeline.encoding import Encoding
 from attribkit.pipeline.options import Option
 from attribkit.pipeline.outputs import OutputForm, explained_values
 
@@ -39,10 +40,15 @@ class Task:
         baseline_values: ``(B, L, d)`` the vector baseline at the layer (equal
             to ``layer_values`` at padded columns), or ``None``.
         targets: ``(B,)`` int, the explained class of each row.
+        labels: the class names.
         form: how F comes from the model's raw outputs (:class:`OutputForm`).
         outputs: ``(B, n_classes)`` F at the input; ``baseline_outputs`` at the baseline.
+        encodings: per row, its :class:`~attribkit.pipeline.Encoding` (text, tokens, offsets...).
         n_steps: integration steps.
-        rows_per_pass: rows (texts x steps, or perturbed copies) per forward pass.
+        rows_per_pass: rows (texts x steps) per forward and backward pass, with a step of every row in
+            each pass (the ``internal_batch_size`` of Captum and alibi).
+        max_rows: the most rows of this length one forward and backward pass may hold within the memory
+            budget; :meth:`explained` runs in passes of this size.
         bucket_lengths: ``(B,)`` per row, the length its bucket may be cut to
             (rows are right-padded; a backend with ``max_buckets > 1`` runs
             each bucket cut to its length).
@@ -59,11 +65,14 @@ class Task:
     layer_values: Optional[np.ndarray]
     baseline_values: Optional[np.ndarray]
     targets: np.ndarray
+    labels: Tuple[str, ...]
     form: OutputForm
     outputs: np.ndarray
     baseline_outputs: np.ndarray
+    encodings: Tuple[Encoding, ...]
     n_steps: int
     rows_per_pass: int
+    max_rows: int
     bucket_lengths: np.ndarray
     seed: Optional[int] = None
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -82,16 +91,20 @@ class Task:
         return self.outputs[rows, self.targets] - self.baseline_outputs[rows, self.targets]
 
     def explained(self, input_ids: np.ndarray, attention_mask: Optional[np.ndarray] = None) -> np.ndarray:
-        """F ``(N, n_classes)`` of any rows of ids ``(N, L)``, in passes of :attr:`rows_per_pass`
-        rows: the one call a prediction-only method needs."""
+        """F ``(N, n_classes)`` of any rows of ids ``(N, L)``, in passes of :attr:`max_rows` rows: the
+        one call a prediction-only method needs."""
         if attention_mask is None:
             attention_mask = np.ones_like(input_ids)
         parts = []
-        step = max(1, self.rows_per_pass)
+        step = max(1, self.max_rows)
         for start in range(0, len(input_ids), step):
             raw = self.adapter.raw_outputs(input_ids[start:start + step], attention_mask[start:start + step])
             parts.append(explained_values(raw, self.form))
         return np.concatenate(parts) if parts else np.zeros((0, self.outputs.shape[1]))
+
+    def chosen(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``values[k, targets[rows[k]]]``: each F row's value for the target of the task row it perturbs."""
+        return values[np.arange(len(rows)), self.targets[rows]]
 
     def rng(self) -> np.random.Generator:
         """numpy's generator seeded with :attr:`seed` (a fresh one when ``None``)."""
@@ -111,6 +124,9 @@ class MethodResult:
         params: JSON-compatible parameters recorded in ``Method.params``.
         completeness: ``True`` when the scores should sum to ``F(x) - F(baseline)``;
             the pipeline then reports ``output_difference`` and ``completeness_gap``.
+        reference: ``(B,)`` F of each row's target at the method's own starting point when it is not
+            the baseline (every token deleted, say); completeness is then measured against it.
+        warnings: per row, messages for its explanation (or an empty tuple).
     """
 
     attributions: Optional[np.ndarray] = None
@@ -118,11 +134,13 @@ class MethodResult:
     convergence_delta: Optional[np.ndarray] = None
     params: Dict[str, Any] = field(default_factory=dict)
     completeness: bool = False
+    reference: Optional[np.ndarray] = None
+    warnings: Tuple[Tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.attributions is None and self.scores is None:
             raise ValueError("MethodResult: give attributions (B, L, d) or scores (B, L)")
-        for name in ("attributions", "scores", "convergence_delta"):
+        for name in ("attributions", "scores", "convergence_delta", "reference"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, np.asarray(value, dtype=np.float64))
@@ -144,6 +162,8 @@ class MethodSpec:
         sampling: it draws random samples; the pipeline gives each text a call of
             its own with the seed (``task.seed``) and records the seed.
         options: the options it reads from ``task.options``.
+        needs: capabilities a backend must declare for this method to run on it (``"gradients"``),
+            for methods registered for every backend.
         plugin: the plugin that registered it.
     """
 
@@ -153,4 +173,5 @@ class MethodSpec:
     description: str = ""
     sampling: bool = False
     options: Tuple[Option, ...] = ()
+    needs: Tuple[str, ...] = ()
     plugin: str = ""

@@ -17,8 +17,9 @@ from typing import Any, Callable, Optional
 
 from attribkit.backends.tf.methods import BUILTIN_METHODS
 from attribkit.backends.tf.runtime import keras_package
+from attribkit.errors import MethodError
 from attribkit.hookspecs import hookimpl
-from attribkit.pipeline import WordTokenizer
+from attribkit.pipeline import ANY_BACKEND, Option, WordTokenizer
 
 LICENCE = (
     "alibi 0.9.5+ is under the Business Source License 1.1: non-production use only (see docs/backend-tf.md)"
@@ -39,6 +40,7 @@ def attribkit_register_backends(register: Callable[..., None]) -> None:
         "tf", _create_backend, framework="tensorflow", requires=("tensorflow", "tf_keras", "alibi"),
         install_hint='pip install "attribkit[tf]"', licence=LICENCE,
         description="Keras / Hugging Face TF classifiers, Integrated Gradients by alibi",
+        capabilities=("gradients",),
     )
 
 
@@ -52,3 +54,21 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 def attribkit_register_methods(register: Callable[..., None]) -> None:
     for name, function, description, sampling, options in BUILTIN_METHODS:
         register(name, "tf", function, description=description, sampling=sampling, options=options)
+    register("anchors", ANY_BACKEND, _anchors, sampling=True, options=ANCHOR_OPTIONS,
+             description="an anchor rule by alibi's AnchorText, offline (any backend; alibi: BSL 1.1)")
+
+
+def _anchors(task: Any) -> Any:
+    try:
+        from attribkit.backends.tf.runtime import import_tensorflow
+
+        import_tensorflow()  # before alibi imports it: tf.keras must be Keras 2 for alibi
+        from attribkit.backends.tf.anchors import anchors
+        import spacy  # noqa: F401
+    except ImportError as exc:
+        raise MethodError(f"anchors needs alibi and spaCy ({exc}): pip install \"attribkit[tf]\" (alibi 0.9.5+ "
+                          "is under the Business Source License 1.1)") from None
+    return anchors(task)
+
+
+ANCHOR_OPTIONS = (Option("threshold", 0.95, "the precision an anchor must reach", "float", minimum=0.0, maximum=1.0),)

@@ -155,6 +155,7 @@ class Accelerator:
 
     Attributes:
         forward: ``(ids (N, L) int32, mask (N, L) int32) -> logits (N, C)``.
+        n_outputs: the model's number of outputs ``C``.
         scorers: ``(buckets, form) -> scorer``; ``scorer(ids, mask, embedded (N, L, d), bucket (N,),
             bounds (k,), weights (N, C)) -> (scores (N,), gradient (N, L, d))``: each row's
             ``sum(weights * F)`` with the embeddings' output replaced by ``embedded``, row ``i`` cut to
@@ -165,6 +166,7 @@ class Accelerator:
     embeddings: Any
     forward: Callable[..., Any]
     logits_function: Callable[..., Any]
+    n_outputs: int
     max_buckets: int = MAX_BUCKETS
     scorers: Dict[Tuple[int, OutputForm], Callable[..., Any]] = field(default_factory=dict)
     noting_call: Optional["_NotingCall"] = None
@@ -181,7 +183,8 @@ class Accelerator:
 
             ids = tf.TensorSpec([None, None], tf.int32)
             accelerator = _ACCELERATORS[adapter.model] = cls(
-                adapter.layer, tf.function(logits, input_signature=[ids, ids]), logits)
+                adapter.layer, tf.function(logits, input_signature=[ids, ids]), logits,
+                int(adapter.model.config.num_labels))
         return accelerator
 
     # -- plain forward passes ------------------------------------------------------------------------------
@@ -228,6 +231,19 @@ class Accelerator:
         if self.noting_call is None:
             return run(), False
         return self.noting_call.runs_in(run)
+
+    def gradients(self, values: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray, targets: np.ndarray,
+                  form: OutputForm) -> np.ndarray:
+        """``(N, L, d)`` the gradient of each row's ``F_target`` to the embeddings' output at ``values``, from
+        the compiled forward and backward pass (for the gradient methods of :mod:`attribkit.methods`)."""
+        values = tf.constant(values, dtype=tf.float32)
+        bucket, bounds = _buckets(None, int(values.shape[0]), int(values.shape[1]), self.max_buckets)
+        n_classes = 2 if form.single else self.n_outputs
+        weights = tf.one_hot(tf.constant(targets, tf.int32), n_classes, dtype=values.dtype)
+        scorer = self.scorer(int(bounds.shape[0]), form, values.dtype)
+        _, gradient = scorer(tf.constant(input_ids, tf.int32), tf.constant(attention_mask, tf.int32), values,
+                             bucket, bounds, weights)
+        return gradient.numpy()
 
     # -- the compiled forward and backward pass ---------------------------------------------------------------
     def chosen(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, target: Any,

@@ -261,6 +261,19 @@ class KerasAdapter(ModelAdapter):
     def explained_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, form: OutputForm) -> np.ndarray:
         return self.explained_model(form)(input_ids, attention_mask=attention_mask).numpy().astype(np.float64)
 
+    def gradients(self, values: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray,
+                  targets: np.ndarray, form: OutputForm) -> np.ndarray:
+        """The gradient of each row's ``F_target`` to the layer's output at ``values`` (``tf.GradientTape``)."""
+        if self.accelerator is not None:
+            return self.accelerator.gradients(values, input_ids, attention_mask, targets, form)
+        values = tf.constant(values, dtype=self.layer.compute_dtype)
+        with tf.GradientTape() as tape:
+            tape.watch(values)
+            outputs = self.from_layer_model(form)(values, input_ids=tf.constant(input_ids, tf.int32),
+                                                  attention_mask=tf.constant(attention_mask, tf.int32))
+            chosen = tf.gather(outputs, tf.constant(targets, tf.int32), batch_dims=1)
+        return tape.gradient(chosen, values).numpy()
+
     # -- the Keras models alibi is given -----------------------------------------------------------------------
     def explained_model(self, form: OutputForm) -> Any:
         """``model(input_ids, attention_mask=None) -> (N, n_classes)`` F: alibi's ``AutoModelWrapper``; a
