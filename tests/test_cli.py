@@ -103,3 +103,14 @@ def test_help_has_examples(cli):
     for command in ("explain", "render", "plugins", "demo"):
         result = cli(command, "--help")
         assert result.exit_code == 0 and "Example" in result.stdout
+
+
+def test_options_on_the_command_line(cli):
+    from attribkit.cli import parse_extra
+
+    assert parse_extra(["n_samples=500", "granularity=word", "abs=false", "labels=[\"bad\", \"good\"]"]) == {
+        "n_samples": 500, "granularity": "word", "abs": False, "labels": ["bad", "good"]}
+    result = cli("explain", "-O", "n_samples", "a text")
+    assert result.exit_code == 1 and "-O 'n_samples': expected NAME=VALUE" in result.stderr
+    result = cli("explain", "--method", "lime", "-O", "n_sample=5", "a text")
+    assert result.exit_code == 1 and "unknown option(s) ['n_sample']" in result.stderr
