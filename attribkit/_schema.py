@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from importlib import resources
 from typing import Any, Mapping
 
@@ -31,7 +32,7 @@ def _validator() -> Any:
 def check_version(data: Mapping[str, Any]) -> None:
     """Raise :class:`SchemaError` unless ``data`` was written with a schema this attribkit reads."""
     version = data.get("schema_version")
-    if not isinstance(version, str) or not version.split(".")[0].isdigit():
+    if not isinstance(version, str) or not re.fullmatch(r"[0-9]+\.[0-9]+", version):
         raise SchemaError(f"not an attribkit explanation: schema_version is {version!r}, expected '{SCHEMA_VERSION}'")
     major = int(version.split(".")[0])
     if major > SCHEMA_MAJOR:

@@ -5,6 +5,7 @@ import dataclasses
 import os
 from typing import Any, List, Optional, Sequence, Union, overload
 
+from attribkit._files import write_text
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
 from attribkit.pipeline import PIPELINE_OPTIONS, ExplainRequest, check_text, parse_options, run
 from attribkit.plugins import get_host
@@ -161,7 +162,9 @@ def render(
 ) -> str:
     """Render explanations as ``"html"``, ``"terminal"``, ``"json"`` or a plugin's format.
 
-    Returns the text; also writes it (UTF-8) to ``path`` when given.
+    Returns the text; also writes it (UTF-8) to ``path`` when given, atomically:
+    the file is replaced only once the whole text is ready, so a failure leaves
+    an existing file as it was.
     """
     explanations = [explanation_or_list] if isinstance(explanation_or_list, Explanation) else list(explanation_or_list)
     for i, item in enumerate(explanations):
@@ -176,12 +179,10 @@ def render(
         raise InputError(f"renderer {format!r}: {exc}") from exc
     except Exception as exc:
         raise PluginError(spec.plugin, f"renderer {format!r} failed: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(text, str):
+        raise PluginError(spec.plugin, f"renderer {format!r} returned {type(text).__name__}, not a str")
     if path is not None:
-        try:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise InputError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}; choose a writable path") from None
+        write_text(path, text)  # whole or not at all: a failure leaves the old file
     return text
 
 

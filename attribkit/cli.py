@@ -9,11 +9,13 @@ import functools
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import click
 
+from attribkit._files import same_file
 from attribkit.errors import AttribkitError, InputError
 
 #: Texts explained per backend call; the progress bar advances per chunk.
@@ -81,48 +83,84 @@ def load_model(model: Optional[str], backend: str) -> Tuple[Any, Any]:
     return engine.load(model or str(demo_model_path()))
 
 
-def read_inputs(source: str) -> List[Tuple[str, Any]]:
-    """``(text, label)`` pairs from a text file (one per line), a JSONL file or ``-`` (stdin).
+@dataclass(frozen=True)
+class InputLine:
+    """One text to explain, or the reason a line of the input could not be read.
 
-    JSONL lines may be strings or objects with ``"text"`` and optional ``"label"``.
+    Attributes:
+        where: ``"line 3"`` of the input file, or ``"argument 2"`` of the command line.
+        text: the text, or ``None`` when the line could not be read.
+        label: its gold label, if the input gives one.
+        problem: why the line could not be read (the other lines still are).
+    """
+
+    where: str
+    text: Optional[str]
+    label: Any = None
+    problem: Optional[str] = None
+
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def read_inputs(source: str) -> List[InputLine]:
+    """The texts of a text file (one per line), a JSON Lines file (``.jsonl``/``.ndjson``) or ``-`` (stdin).
+
+    JSON Lines lines are strings or objects with ``"text"`` and an optional
+    ``"label"``. Standard input is read as JSON Lines when its first line is a
+    JSON object with a ``"text"`` string, else as plain text. A line that
+    cannot be read (not UTF-8, not JSON, no text) is returned with its
+    problem; the others are read as usual.
     """
     if source == "-":
         raw = sys.stdin.buffer.read()
-        name = "standard input"
     else:
         try:
             raw = Path(source).read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read --input {source!r}: {exc.strerror or exc}") from None
-        name = source
-    items: List[Tuple[str, Any]] = []
-    jsonl = source.endswith((".jsonl", ".ndjson")) or raw.lstrip().startswith((b"{", b'"'))
-    for number, line in enumerate(raw.splitlines(), start=1):
+    name = "standard input" if source == "-" else source
+    lines = raw.splitlines()
+    jsonl = source.lower().endswith(JSONL_SUFFIXES) or (source == "-" and _starts_with_a_json_text(lines))
+    items: List[InputLine] = []
+    for number, line in enumerate(lines, start=1):
+        where = f"line {number}"
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{name}, line {number}: not valid UTF-8 (byte 0x{line[exc.start]:02x} at column {exc.start + 1}); "
-                "re-save the file as UTF-8"
-            ) from None
+            items.append(InputLine(where, None, problem=f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column "
+                                                        f"{exc.start + 1}); re-save the file as UTF-8"))
+            continue
         if not text.strip():
             continue
-        if jsonl:
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{name}, line {number}: not valid JSON ({exc.msg}); expected one JSON object per line") from None
-            if isinstance(value, str):
-                items.append((value, None))
-            elif isinstance(value, dict) and isinstance(value.get("text"), str):
-                items.append((value["text"], value.get("label")))
-            else:
-                raise InputError(f'{name}, line {number}: expected a string or an object with a "text" string')
+        if not jsonl:
+            items.append(InputLine(where, text))
+            continue
+        try:
+            value = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            items.append(InputLine(where, None, problem=f"not valid JSON ({reason}); expected one JSON object per "
+                                                        "line"))
+            continue
+        if isinstance(value, str):
+            items.append(InputLine(where, value))
+        elif isinstance(value, dict) and isinstance(value.get("text"), str):
+            items.append(InputLine(where, value["text"], value.get("label")))
         else:
-            items.append((text, None))
+            items.append(InputLine(where, None, problem='expected a string or an object with a "text" string'))
     if not items:
         raise InputError(f"{name} holds no text to explain")
     return items
+
+
+def _starts_with_a_json_text(lines: Sequence[bytes]) -> bool:
+    first = next((line for line in lines if line.strip()), b"")
+    try:
+        value = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and isinstance(value.get("text"), str)
 
 
 def parse_extra(pairs: Sequence[str]) -> dict:
@@ -177,34 +215,34 @@ def write_output(explanations: Sequence[Any], fmt: str, out: Optional[str]) -> N
         click.echo(f"wrote {len(explanations)} explanation(s) to {out}", err=True)
 
 
-def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[Tuple[str, Any]], backend: str,
+def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[InputLine], backend: str,
                       options: dict) -> Tuple[List[Any], List[str]]:
-    """Explain every text with a progress bar; returns (explanations, error lines).
+    """Explain every readable text with a progress bar; returns (explanations, error lines).
 
-    Failed texts are reported with their position and the rest go on.
+    Every failure is reported with its line (or argument) and the rest go on:
+    a line that could not be read, a text that failed, a chunk that failed as
+    a whole.
     """
     import attribkit
     from rich.console import Console
     from rich.progress import Progress
 
     explanations: List[Any] = []
-    problems: List[str] = []
+    problems = [f"{item.where}: {item.problem}" for item in items if item.problem]
+    readable = [item for item in items if item.problem is None]
     console = Console(stderr=True)
-    with Progress(console=console, transient=True, disable=len(items) <= 1 or not console.is_terminal) as bar:
-        task = bar.add_task("explaining", total=len(items))
-        for start in range(0, len(items), CHUNK):
-            chunk = items[start:start + CHUNK]
-            texts = [text for text, _ in chunk]
-            labels = [label for _, label in chunk]
+    with Progress(console=console, transient=True, disable=len(readable) <= 1 or not console.is_terminal) as bar:
+        task = bar.add_task("explaining", total=len(readable))
+        for start in range(0, len(readable), CHUNK):
+            chunk = readable[start:start + CHUNK]
             try:
-                results = attribkit.explain(model, tokenizer, texts, backend=backend, true_label=labels,
-                                            errors="return", **options)
+                results = attribkit.explain(model, tokenizer, [item.text for item in chunk], backend=backend,
+                                            true_label=[item.label for item in chunk], errors="return", **options)
             except AttribkitError as exc:
-                problems.append(f"texts {start + 1}-{start + len(chunk)}: {exc}")
-                break
-            for offset, result in enumerate(results):
+                results = [exc] * len(chunk)
+            for item, result in zip(chunk, results):
                 if isinstance(result, Exception):
-                    problems.append(f"text {start + offset + 1}: {result}")
+                    problems.append(f"{item.where}: {result}")
                 else:
                     explanations.append(result)
             bar.advance(task, len(chunk))
@@ -255,8 +293,10 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
       attribkit explain -m ./my-model --target positive "Not bad at all"
       attribkit explain --input reviews.jsonl --out results.jsonl
     """
-    items: List[Tuple[str, Any]] = [(text, None) for text in texts]
+    items = [InputLine(f"argument {number}", text) for number, text in enumerate(texts, start=1)]
     if input_path:
+        if out and input_path != "-" and same_file(input_path, out):
+            raise InputError(f"--out {out!r} is the input file; write the results to another file")
         items += read_inputs(input_path)
     if not items:
         raise InputError("no text given: pass texts as arguments or --input FILE (- for stdin)")
@@ -300,6 +340,8 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
     """
     import attribkit
 
+    if out and same_file(file, out):
+        raise InputError(f"--out {out!r} is the file being rendered; write to another file")
     check_writable(out)
     attribkit.get_host().renderer(fmt)
     explanations = attribkit.load(file)

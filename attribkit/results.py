@@ -127,6 +127,9 @@ class Prediction:
             )
         if probs.shape[0] == 0:
             raise ValueError("prediction.probabilities: empty")
+        if np.any(probs < 0) or np.any(probs > 1) or abs(float(probs.sum()) - 1.0) > 1e-4:
+            raise ValueError(f"prediction.probabilities: {probs.tolist()} are not probabilities (each in [0, 1], "
+                             "summing to 1)")
         object.__setattr__(self, "labels", labels)
         if self.raw is not None:
             object.__setattr__(self, "raw", _array("prediction.raw", self.raw, np.float64, 1))
@@ -359,7 +362,7 @@ class Explanation:
                 warnings=data.get("warnings", []), attribkit_version=data["attribkit_version"],
                 schema_version=data["schema_version"],
             )
-        except ValueError as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             raise SchemaError(f"invalid explanation: {exc}") from None
 
     def to_json(self, *, indent: Optional[int] = None, include_attributions: bool = True) -> str:
@@ -373,6 +376,8 @@ class Explanation:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SchemaError(f"not valid JSON: {exc}") from None
+        except RecursionError:
+            raise SchemaError("not an explanation: nested too deeply") from None
         return cls.from_dict(data)
 
     def _repr_html_(self) -> Optional[str]:

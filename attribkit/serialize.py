@@ -9,6 +9,7 @@ import json
 import os
 from typing import Iterable, Iterator, List, Union
 
+from attribkit._files import atomic_output
 from attribkit._schema import SCHEMA_VERSION, schema
 from attribkit.errors import InputError, SchemaError
 from attribkit.results import Explanation
@@ -37,25 +38,53 @@ def loads(text: Union[str, bytes]) -> Explanation:
     return Explanation.from_json(text)
 
 
+def _line(explanation: Explanation, include_attributions: bool) -> bytes:
+    """One JSON line, UTF-8; text that is not valid Unicode (lone surrogates) is written with JSON escapes."""
+    data = explanation.to_dict(include_attributions=include_attributions)
+    try:
+        return (json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(data, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
+
+
 def save(explanations: Union[Explanation, Iterable[Explanation]], path: PathLike, *,
          include_attributions: bool = True) -> int:
     """Write explanations to ``path`` as JSON Lines (one explanation per line); returns how many.
 
-    Explanations are written as they come, so an iterator that fails half way
-    leaves the earlier ones on disk.
+    The file is replaced whole, atomically: a failure while writing leaves the
+    previous file as it was. If ``explanations`` (an iterator) fails half way,
+    the explanations it gave before are written, then its error is raised:
+    nothing already computed is lost, and no line is ever cut.
     """
     if isinstance(explanations, Explanation):
         explanations = [explanations]
     count = 0
-    try:
-        with open(path, "w", encoding="utf-8") as handle:
-            for explanation in explanations:
-                handle.write(dumps(explanation, include_attributions=include_attributions) + "\n")
-                handle.flush()
-                count += 1
-    except OSError as exc:
-        raise InputError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}; choose a writable path") from None
+    failure = None
+    with atomic_output(path) as handle:
+        iterator = iter(explanations)
+        while True:
+            try:
+                explanation = next(iterator)
+            except StopIteration:
+                break
+            except Exception as exc:  # the source failed: keep what it gave
+                failure = exc
+                break
+            handle.write(_line(explanation, include_attributions))
+            count += 1
+    if failure is not None:
+        raise failure
     return count
+
+
+def _parse(text: Union[str, bytes], where: str) -> object:
+    """JSON of ``text``; every failure (malformed, too deeply nested) as one :class:`SchemaError` line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"{where}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise SchemaError(f"{where}: nested too deeply to be an explanation") from None
 
 
 def iter_load(path: PathLike) -> Iterator[Explanation]:
@@ -70,11 +99,7 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
     except OSError as exc:
         raise InputError(f"cannot read {name!r}: {exc.strerror or exc}") from None
     with handle:
-        first = handle.read(1024).lstrip()
-        handle.seek(0)
-        if first.startswith(b"["):
-            yield from _load_whole(handle, name)
-            return
+        first = None
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
@@ -82,14 +107,13 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise SchemaError(f"{name}, line {number}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                if number == 1 and line.strip() == "{":
+            if first is None:
+                first = number
+                if line.lstrip().startswith("[") or line.strip() == "{":  # one JSON document, not JSON Lines
                     handle.seek(0)
                     yield from _load_whole(handle, name)
                     return
-                raise SchemaError(f"{name}, line {number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            data = _parse(line, f"{name}, line {number}")
             try:
                 yield explanation_from_dict(data)
             except SchemaError as exc:
@@ -98,11 +122,10 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
 
 def _load_whole(handle: io.BufferedReader, name: str) -> Iterator[Explanation]:
     try:
-        data = json.loads(handle.read().decode("utf-8"))
+        text = handle.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"{name}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    data = _parse(text, name)
     items = data if isinstance(data, list) else [data]
     for index, item in enumerate(items):
         try:

@@ -280,7 +280,7 @@ def test_same_weights_same_explanation(pt_pair, kind, baseline):
 @pytest.mark.parametrize("request_", [
     dict(), dict(baseline=4), dict(baseline="zero"), dict(baseline="pad_all_special", output="logit"),
     dict(target="LABEL_0", integration="riemann_trapezoid", n_steps=20), dict(max_length=5),
-    dict(model_returns="probabilities", output="logit"),
+    dict(model_returns="probabilities", output="logit", errors="return"),
 ], ids=["default", "token", "zero", "all-special-logit", "target-rule", "truncated", "returns-probabilities"])
 def test_same_request_same_params_and_warnings(pt_pair, request_):
     """One pipeline: equal weights and an equal request give equal method parameters, baseline
@@ -288,6 +288,10 @@ def test_same_request_same_params_and_warnings(pt_pair, request_):
     pt_model, tf_model, _, tokenizer = pt_pair["bert"]
     from_tf = attribkit.explain(tf_model, tokenizer, TEXTS, backend="tf", **request_)
     from_pt = attribkit.explain(pt_model, tokenizer, TEXTS, backend="torch", **request_)
+    if request_.get("model_returns"):  # logits read as probabilities: the same error on both
+        assert all(isinstance(r, ModelError) and "are not probabilities" in str(r) for r in from_tf + from_pt)
+        assert [str(r).split("]")[1] for r in from_tf] == [str(r).split("]")[1] for r in from_pt]
+        return
     for a, b in zip(from_tf, from_pt):
         assert dict(a.method.params) == dict(b.method.params) and a.method.output == b.method.output
         assert a.warnings == b.warnings and a.target == b.target and a.tokens == b.tokens

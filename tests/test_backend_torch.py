@@ -553,14 +553,18 @@ def test_hand_built_model_options(classifier, tokenizer):
         attribkit.explain(classifier, tokenizer, TEXT, layer="bert.embedding")
 
 
-def test_model_returns_can_be_forced(tokenizer):
-    classifier = make_classifier(tokenizer, "relu")
-    as_logits = attribkit.explain(classifier, tokenizer, TEXT, target=1)
-    as_probabilities = attribkit.explain(classifier, tokenizer, TEXT, target=1, model_returns="probabilities")
+def test_model_returns_can_be_forced_but_not_against_the_outputs(tokenizer):
+    sigmoid = make_classifier(tokenizer, "sigmoid")  # detected: returns probabilities
+    as_probabilities = attribkit.explain(sigmoid, tokenizer, TEXT, target=1)
+    as_logits = attribkit.explain(sigmoid, tokenizer, TEXT, target=1, model_returns="logits")
     assert not np.allclose(as_logits.scores, as_probabilities.scores)
     with torch.no_grad():
-        raw = classifier(tokenizer(TEXT, return_tensors="pt").input_ids)[0].numpy()
-    np.testing.assert_allclose(as_probabilities.prediction.probabilities, raw, rtol=1e-6)
+        p = float(sigmoid(tokenizer(TEXT, return_tensors="pt").input_ids)[0, 0])
+    np.testing.assert_allclose(as_probabilities.prediction.probabilities, [1 - p, p], rtol=1e-6)
+    np.testing.assert_allclose(as_logits.prediction.probabilities[1], 1 / (1 + np.exp(-p)), rtol=1e-6)
+    relu = make_classifier(tokenizer, "relu")  # outputs above 1: read as probabilities they would be nonsense
+    with pytest.raises(ModelError, match="are not probabilities, but they are read as such"):
+        attribkit.explain(relu, tokenizer, TEXT, target=1, model_returns="probabilities")
 
 
 def test_a_model_with_an_unusual_signature_needs_forward(tokenizer, bert):

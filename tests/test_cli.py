@@ -1,4 +1,5 @@
 """The command line without a framework: render, plugins, input files and errors."""
+import io
 import json
 
 import pytest
@@ -71,32 +72,53 @@ def test_explain_without_text(cli):
     assert result.exit_code == 1 and "no text given" in result.stderr
 
 
+def texts_of(items):
+    return [(item.text, item.label) for item in items]
+
+
 def test_read_inputs_text_jsonl_and_stdin(tmp_path, monkeypatch):
     plain = tmp_path / "texts.txt"
-    plain.write_text("first text\n\nsecond text\n")
-    assert read_inputs(str(plain)) == [("first text", None), ("second text", None)]
+    plain.write_text('first text\n\n"quoted" second text\n{not json}\n')
+    assert texts_of(read_inputs(str(plain))) == [("first text", None), ('"quoted" second text', None),
+                                                  ("{not json}", None)]
+    assert [item.where for item in read_inputs(str(plain))] == ["line 1", "line 3", "line 4"]
     lines = tmp_path / "texts.jsonl"
     lines.write_text('{"text": "good", "label": 1}\n"plain string"\n')
-    assert read_inputs(str(lines)) == [("good", 1), ("plain string", None)]
+    assert texts_of(read_inputs(str(lines))) == [("good", 1), ("plain string", None)]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"text": "from stdin", "label": 0}\n')))
+    assert texts_of(read_inputs("-")) == [("from stdin", 0)]
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'"a quote" opens this text\n')))
+    assert texts_of(read_inputs("-")) == [('"a quote" opens this text', None)]
 
 
 def test_read_inputs_errors(tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes(b"fine line\ncaf\xe9 au lait\n")
-    with pytest.raises(attribkit.InputError, match=r"line 2: not valid UTF-8 \(byte 0xe9 at column 4\); re-save the file as UTF-8"):
-        read_inputs(str(bad))
+    items = read_inputs(str(bad))
+    assert items[0].text == "fine line" and items[1].text is None
+    assert items[1].where == "line 2"
+    assert items[1].problem == "not valid UTF-8 (byte 0xe9 at column 4); re-save the file as UTF-8"
     broken = tmp_path / "broken.jsonl"
-    broken.write_text('{"text": "ok"}\n{"text": \n')
-    with pytest.raises(attribkit.InputError, match="line 2: not valid JSON"):
-        read_inputs(str(broken))
-    wrong = tmp_path / "wrong.jsonl"
-    wrong.write_text('{"txt": "ok"}\n')
-    with pytest.raises(attribkit.InputError, match='expected a string or an object with a "text" string'):
-        read_inputs(str(wrong))
+    broken.write_text('{"text": "ok"}\n{"text": \n{"txt": "ok"}\n{"text": "also ok"}\n')
+    items = read_inputs(str(broken))
+    assert [item.text for item in items] == ["ok", None, None, "also ok"]
+    assert items[1].problem.startswith("not valid JSON") and items[1].where == "line 2"
+    assert items[2].problem == 'expected a string or an object with a "text" string'
     empty = tmp_path / "empty.txt"
     empty.write_text("\n\n")
     with pytest.raises(attribkit.InputError, match="holds no text"):
         read_inputs(str(empty))
+
+
+def test_out_cannot_be_the_input(cli, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "A superb film"}\n')
+    result = cli("explain", "--input", str(source), "--out", str(source))
+    assert result.exit_code == 1 and "is the input file" in result.stderr
+    assert source.read_text() == '{"text": "A superb film"}\n'
+    result = cli("render", str(source), "--format", "json", "--out", str(tmp_path / "." / "in.jsonl"))
+    assert result.exit_code == 1 and "is the file being rendered" in result.stderr
+    assert source.read_text() == '{"text": "A superb film"}\n'
 
 
 def test_help_has_examples(cli):

@@ -40,13 +40,17 @@ def test_explain_writes_html_and_jsonl(cli, tmp_path):
 
 def test_a_bad_line_is_reported_and_the_good_results_are_written(cli, tmp_path):
     source = tmp_path / "in.jsonl"
-    source.write_text('{"text": "A superb film", "label": "positive"}\n{"text": "   "}\n{"text": "A dull film"}\n')
+    lines = ['{"text": "A superb film", "label": "positive"}', '{"text": "   "}', '{"text": broken', *(
+        f'{{"text": "A dull film number {i}"}}' for i in range(10))]  # more than one chunk of texts
+    source.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out.jsonl"
-    result = cli("explain", "--input", str(source), "--out", str(out))
+    result = cli("explain", "--input", str(source), "--out", str(out), "--n-steps", "4")
     assert result.exit_code == 1
-    assert "error: text 2: text is empty or only whitespace" in result.stderr
-    assert [e.text for e in attribkit.load(out)] == ["A superb film", "A dull film"]
-    assert attribkit.load(out)[0].true_label == "positive"
+    assert "error: line 2: text is empty or only whitespace" in result.stderr
+    assert "error: line 3: not valid JSON" in result.stderr
+    written = attribkit.load(out)
+    assert [e.text for e in written] == ["A superb film"] + [f"A dull film number {i}" for i in range(10)]
+    assert written[0].true_label == "positive"
 
 
 def test_stdin_input_and_json_output(cli):

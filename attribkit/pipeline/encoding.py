@@ -15,6 +15,7 @@ and loses content tokens at the end (``truncating="post"``) or at the start
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -83,11 +84,19 @@ class Encoding:
 
 
 def check_text(text: Any) -> str:
-    """Return ``text`` if it can be explained, else raise :class:`InputError`."""
+    """Return ``text`` if it can be explained, else raise :class:`InputError`: not a string, empty, without
+    a visible character (only spaces, control or zero-width characters, combining marks), or not valid
+    Unicode (a lone surrogate)."""
     if not isinstance(text, str):
         raise InputError(f"text must be a str, got {type(text).__name__}; pass a string or a list of strings")
     if not text.strip():
         raise InputError("text is empty or only whitespace; there is nothing to explain")
+    surrogate = next((i for i, char in enumerate(text) if "\ud800" <= char <= "\udfff"), None)
+    if surrogate is not None:
+        raise InputError(f"text is not valid Unicode: a lone surrogate (U+{ord(text[surrogate]):04X}) at character "
+                         f"{surrogate}; decode the input with errors='replace'")
+    if not any(unicodedata.category(char)[0] in "LNPS" for char in text):
+        raise InputError(f"text has no visible character ({text!r}); there is nothing to explain")
     return text
 
 

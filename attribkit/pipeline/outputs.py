@@ -116,3 +116,18 @@ def resolve_target(target: Any, labels: Sequence[str], predicted: int) -> Target
             )
         return Target(int(target), labels[int(target)])
     raise TargetError(f"target must be None, a class index or a label name, got {type(target).__name__} {target!r}")
+
+
+def check_true_label(true_label: Any, labels: Sequence[str]) -> None:
+    """Raise :class:`InputError` unless ``true_label`` is ``None``, a class index or one of ``labels``
+    (case-insensitive): a gold label the model does not have cannot be compared with its prediction."""
+    if true_label is None:
+        return
+    if isinstance(true_label, str):
+        if true_label in labels or true_label.lower() in [label.lower() for label in labels]:
+            return
+    elif isinstance(true_label, (int, np.integer)) and not isinstance(true_label, bool):
+        if 0 <= int(true_label) < len(labels):
+            return
+    raise InputError(f"true label {true_label!r} is not one of this model's classes: give an index from 0 to "
+                     f"{len(labels) - 1} or one of {list(labels)}")

@@ -17,6 +17,7 @@ non-finite output) is returned in that text's place; the others go on.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -29,8 +30,8 @@ from attribkit.pipeline.baselines import Baseline
 from attribkit.pipeline.encoding import SIDES, Encoding, check_vocabulary, truncate
 from attribkit.pipeline.options import Option
 from attribkit.pipeline.outputs import (
-    MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, explained_values, label_names, output_form, probabilities,
-    resolve_target,
+    MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, check_true_label, explained_values, label_names, output_form,
+    probabilities, resolve_target,
 )
 from attribkit.pipeline.planner import Budget, Group, plan
 from attribkit.pipeline.task import MethodResult, MethodSpec, Task
@@ -158,10 +159,11 @@ class Pipeline:
         with self.adapter.session() as notes:
             items = [self.encode(text) for text in texts]
             self.predict(items)
+            true_labels = self.request.true_labels or [None] * len(items)
             for index, item in enumerate(items):
-                self.choose_target(item, self.request.targets[index])
+                self.choose_target(item, self.request.targets[index], true_labels[index])
             self.attribute(items)
-            return [item.error if item.error is not None else self.assemble(index, item, notes)
+            return [item.error if item.error is not None else self.assembled(index, item, notes)
                     for index, item in enumerate(items)]
 
     def encode(self, text: str) -> Item:
@@ -186,6 +188,8 @@ class Pipeline:
                 item.pieces.append(piece)
         except AttribkitError as exc:
             item.error = exc
+        except Exception as exc:  # the tokenizer failed on this text only
+            item.error = InputError(f"the tokenizer could not read this text: {type(exc).__name__}: {exc}")
         return item
 
     def live(self, items: List[Item]) -> List[Piece]:
@@ -244,14 +248,21 @@ class Pipeline:
             values[row, positions[row]] = piece.baseline_values
         return values
 
-    def choose_target(self, item: Item, requested: Any) -> None:
-        """Resolve the text's target from its (window-averaged) prediction; errors stay with the item."""
+    def choose_target(self, item: Item, requested: Any, true_label: Any = None) -> None:
+        """Resolve the text's target from its (window-averaged) prediction, and check its gold label;
+        errors stay with the item."""
         if item.error is not None:
             return
         try:
             rows = np.stack([piece.raw for piece in item.pieces])
+            if self.returns_probabilities and (np.any(rows < 0) or np.any(rows > 1) or (
+                    rows.shape[1] > 1 and np.any(np.abs(rows.sum(axis=1) - 1) > 1e-3))):
+                raise ModelError(f"the model's outputs {rows[0].tolist()} are not probabilities, but they are read "
+                                 "as such (model_returns='probabilities', or a last layer with a softmax or sigmoid); "
+                                 "pass model_returns='logits'")
             item.probabilities = probabilities(rows, self.returns_probabilities).mean(axis=0)
             item.target = resolve_target(requested, self.labels, int(np.argmax(item.probabilities)))
+            check_true_label(true_label, self.labels)
         except AttribkitError as exc:
             item.error = exc
 
@@ -265,17 +276,39 @@ class Pipeline:
             threads=self.adapter.threads, max_buckets=self.adapter.max_buckets, batch_size=self.request.batch_size,
             rows_per_pass=options.get("internal_batch_size"), alone=method.sampling,
             whole_passes=self.adapter.whole_passes)
+        failures: List[AttribkitError] = []
         for group in plan([self.padded_length(p) for p in pieces], self.adapter.size, budget):
             chunk = [pieces[i] for i in group.items]
-            task = self.task(chunk, group, [items[p.item].target.index for p in chunk])
             try:
-                result = method.function(task)
-            except AttribkitError:
-                raise
-            except Exception as exc:
-                raise PluginError(method.plugin, f"method {method.name!r} failed: {type(exc).__name__}: {exc}") \
-                    from exc
-            self.collect(chunk, task, self.checked(result, task), items)
+                self.run_method(chunk, group, items)
+            except AttribkitError as exc:
+                if len(chunk) == 1:
+                    items[chunk[0].item].error = exc
+                    failures.append(exc)
+                    continue
+                for single in plan([self.padded_length(p) for p in chunk], self.adapter.size,
+                                   dataclasses.replace(budget, alone=True)):  # which text failed?
+                    piece = chunk[single.items[0]]
+                    try:
+                        self.run_method([piece], single, items)
+                    except AttribkitError as error:
+                        items[piece.item].error = error
+                        failures.append(error)
+        if pieces and len(failures) == len(pieces) and len({str(f) for f in failures}) == 1:
+            raise failures[0]  # every text failed the same way: the request, not a text, is at fault
+
+    def run_method(self, chunk: List[Piece], group: Group, items: List[Item]) -> None:
+        """The method on one group; an exception that is not attribkit's becomes a :class:`PluginError`
+        naming the method's plugin."""
+        method = self.request.method
+        task = self.task(chunk, group, [items[p.item].target.index for p in chunk])
+        try:
+            result = method.function(task)
+        except AttribkitError:
+            raise
+        except Exception as exc:
+            raise PluginError(method.plugin, f"method {method.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        self.collect(chunk, task, self.checked(result, task), items)
 
     # -- batches --------------------------------------------------------------------------------------
     def padded_length(self, piece: Piece) -> int:
@@ -371,6 +404,13 @@ class Pipeline:
                 piece.output_difference = float(differences[row])
                 if piece.delta is None:
                     piece.delta = float(piece.scores.sum()) - piece.output_difference
+
+    def assembled(self, index: int, item: Item, notes: Sequence[str]) -> Any:
+        """The text's explanation, or the error that stopped it (a value no explanation can hold)."""
+        try:
+            return self.assemble(index, item, notes)
+        except ValueError as exc:
+            return ModelError(f"the explanation of this text could not be made: {exc}")
 
     def assemble(self, index: int, item: Item, notes: Sequence[str]) -> Explanation:
         """The :class:`Explanation` of one text, from its pieces."""
