@@ -12,6 +12,8 @@ from attribkit.plugins import get_host
 from attribkit.results import OUTPUT_KINDS, Explanation, show_html_with
 
 ERROR_MODES = ("raise", "return")
+#: Most integration steps: the error of Gauss-Legendre integration is far below float32 precision by then.
+MAX_STEPS = 10_000
 
 
 def _per_text(name: str, value: Any, n: int, single: bool) -> List[Any]:
@@ -57,7 +59,7 @@ def explain(
         target: ``None`` (the predicted class), a class index or a label
             name; or a list with one per text.
         output: ``"probability"`` or ``"logit"`` (the model's raw output).
-        n_steps: integration steps for path methods.
+        n_steps: integration steps for path methods (at most :data:`MAX_STEPS`).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]
             included), ``"zero"`` (zero vectors at the layer), a token id, a
@@ -91,6 +93,9 @@ def explain(
         raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
     if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
         raise InputError(f"n_steps must be a positive integer, got {n_steps!r}")
+    if n_steps > MAX_STEPS:
+        raise InputError(f"n_steps={n_steps} is more than {MAX_STEPS}: the integration error is far below float32 "
+                         "precision long before, and the path's memory grows with the steps; use fewer steps")
     if errors not in ERROR_MODES:
         raise InputError(f"errors must be one of {ERROR_MODES}, got {errors!r}")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):

@@ -9,6 +9,7 @@ import functools
 import json
 import os
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, List, Optional, Sequence, Tuple
@@ -22,11 +23,17 @@ from attribkit.errors import AttribkitError, InputError
 CHUNK = 8
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences) shown as ``\\x1b``-style escapes."""
+    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" and c != "\n"
+                   else c for c in str(text))
+
+
 def fail(message: str) -> None:
     """Print an error line per message line on stderr and exit with status 1."""
     for line in str(message).splitlines() or [""]:
         if line.strip():
-            click.echo(f"error: {line.strip()}", err=True)
+            click.echo(f"error: {printable(line.strip())}", err=True)
     sys.exit(1)
 
 
@@ -379,17 +386,24 @@ def plugins(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from rich.markup import escape
+    from rich.text import Text
+
+    def plain(value: str) -> str:  # a plugin's text: no markup, no escape sequences
+        return escape(printable(value))
+
     table = Table(title="attribkit plugins", show_lines=True)
     for column in ("name", "version", "hooks", "provides", "status", "licence / notes"):
         table.add_column(column, overflow="fold")
     colours = {"ok": "green", "unavailable": "yellow", "broken": "red", "blocked": "dim"}
     for row in rows:
-        status = f"[{colours.get(row['status'], 'white')}]{row['status']}[/]"
+        status = Text(row["status"], style=colours.get(row["status"], "white"))
         if row["reason"]:
-            status += f"\n{row['reason']}"
+            status.append("\n" + printable(row["reason"]))
         provides = "\n".join(row["provides"] + ([f"methods: {', '.join(row['methods'])}"] if row["methods"] else []))
-        table.add_row(row["name"], row["version"], "\n".join(h.replace("attribkit_", "") for h in row["hooks"]),
-                      provides, status, row["licence"])
+        table.add_row(plain(row["name"]), plain(row["version"]),
+                      "\n".join(h.replace("attribkit_", "") for h in row["hooks"]), plain(provides), status,
+                      plain(row["licence"]))
     console = Console()
     console.print(table)
     backends, method_rows = method_table(host)

@@ -128,7 +128,7 @@ class PluginHost:
     def _load(self, record: PluginRecord, load: Callable[[], Any]) -> None:
         try:
             plugin = load()
-        except Exception as exc:  # a broken plugin must not take the others down
+        except BaseException as exc:  # a broken plugin (even one calling sys.exit) must not take the others down
             record.status, record.reason = "broken", f"import failed: {type(exc).__name__}: {exc}"
             return
         self._register(record, plugin)
@@ -174,7 +174,7 @@ class PluginHost:
                 if hook in record.hooks:
                     caller = self.pm.subset_hook_caller(hook, remove_plugins=others)
                     caller(register=callbacks[hook])
-        except Exception as exc:
+        except BaseException as exc:  # sys.exit or KeyboardInterrupt in a registration hook too
             self.pm.unregister(record.plugin)
             record.status, record.reason = "broken", f"registration hook failed: {type(exc).__name__}: {exc}"
             return
@@ -305,8 +305,31 @@ class PluginHost:
         return f" (blocked plugins: {', '.join(blocked)})" if blocked else ""
 
     def explanation_warnings(self, explanation: Any) -> List[str]:
-        results = self.pm.hook.attribkit_explanation_warnings(explanation=explanation)
-        return [message for result in results if result for message in result]
+        """Every plugin's warnings about ``explanation``. A plugin that fails, or returns something other
+        than a list of strings, does not cost the explanation: a warning names it instead."""
+        messages: List[str] = []
+        for record in self.records.values():
+            if record.plugin is None or "attribkit_explanation_warnings" not in record.hooks:
+                continue
+            others = [p for p in self.pm.get_plugins() if p is not record.plugin]
+            caller = self.pm.subset_hook_caller("attribkit_explanation_warnings", remove_plugins=others)
+            try:
+                results = caller(explanation=explanation)
+            except Exception as exc:
+                messages.append(f"plugin {record.name!r} failed to check this explanation: "
+                                f"{type(exc).__name__}: {exc}")
+                continue
+            for result in results:
+                if result is None:
+                    continue
+                if isinstance(result, str):
+                    result = [result]
+                if not isinstance(result, (list, tuple)) or not all(isinstance(m, str) for m in result):
+                    messages.append(f"plugin {record.name!r} returned {type(result).__name__} from "
+                                    "attribkit_explanation_warnings; expected a list of strings")
+                    continue
+                messages.extend(result)
+        return messages
 
 
 def _key(kind: str, spec: Any) -> Any:

@@ -75,6 +75,7 @@ def test_per_text_backend_errors_are_kept_per_item():
         (dict(method="magic"), MethodError, r"method 'magic' is not supported by backend 'lexicon'; supported: \['anchors', 'feature_ablation', 'integrated_gradients', 'kernel_shap', 'lime', 'occlusion'\]"),
         (dict(output="softmax"), InputError, r"output must be one of \('probability', 'logit'\)"),
         (dict(n_steps=0), InputError, "n_steps must be a positive integer"),
+        (dict(n_steps=10**9), InputError, "n_steps=1000000000 is more than 10000"),
         (dict(errors="ignore"), InputError, "errors must be one of"),
         (dict(backend="nope"), attribkit.AttribkitError, r"unknown backend 'nope'; available: "),
     ],
@@ -129,3 +130,23 @@ def test_render_refuses_non_explanations_and_unknown_formats():
         attribkit.render(["oops"], "json")
     with pytest.raises(attribkit.AttribkitError, match="unknown format 'pdf'"):
         attribkit.render([], "pdf")
+
+
+@pytest.mark.parametrize("text, target, true_label, error, message", [
+    ("bad \udcff text", None, None, InputError, "lone surrogate (U+DCFF) at character 4"),
+    ("\u200b\u200b", None, None, InputError, "has no visible character"),
+    ("\x00", None, None, InputError, "has no visible character"),
+    ("\u0301", None, None, InputError, "has no visible character"),
+    ("superb", None, 2.5, InputError, "true label 2.5 is not one of this model's classes"),
+    ("superb", None, "pos", InputError, "true label 'pos' is not one of this model's classes"),
+    ("superb", "\u00b2", None, TargetError, "unknown target label '\u00b2'"),
+])
+def test_one_bad_item_never_costs_the_batch(text, target, true_label, error, message):
+    texts = ["superb film", text, "dull film"]
+    results = attribkit.explain(MODEL, TOKENIZER, texts, target=[None, target, None],
+                                true_label=[1, true_label, "negative"], errors="return")
+    assert isinstance(results[0], attribkit.Explanation) and isinstance(results[2], attribkit.Explanation)
+    assert isinstance(results[1], error) and message in str(results[1])
+    with pytest.raises(BatchError) as caught:
+        attribkit.explain(MODEL, TOKENIZER, texts, target=[None, target, None], true_label=[1, true_label, 0])
+    assert caught.value.results[0].text == "superb film" and list(caught.value.errors) == [1]

@@ -553,3 +553,14 @@ def test_locate_words_follows_the_text():
     assert [text[a:b] for a, b in spans] == ["a", "GREAT", "movie", "a", "great", "one", "great"]
     assert locate_words("x", ["y"]).tolist() == [[0, 1]]
     assert locate_words("...", ["y"]).tolist() == [[0, 0]]
+
+
+def test_alibi_paths_beyond_the_memory_limit_are_refused_per_text(tf_bert, tokenizer, monkeypatch):
+    from attribkit.backends.tf import methods
+
+    monkeypatch.setattr(methods, "ALIBI_PATH_LIMIT_BYTES", 2 * 4 * 50 * 10 * 32)  # 50 steps of 10 tokens
+    results = attribkit.explain(tf_bert, tokenizer, ["a movie", " ".join(["the movie was superb"] * 4)],
+                                errors="return")
+    assert isinstance(results[0], Explanation)
+    assert isinstance(results[1], attribkit.MethodError)
+    assert "alibi keeps every point of the path and its gradient in memory" in str(results[1])

@@ -700,3 +700,18 @@ def test_renderers_accept_torch_explanations(bert, tokenizer, format):
         pytest.skip(f"the {format} renderer is not registered")
     explanation = attribkit.explain(bert, tokenizer, TEXT, true_label="positive")
     assert "plot" in attribkit.render(explanation, format)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_a_half_precision_model_is_explained_in_float32_and_given_back_unchanged(tokenizer, dtype):
+    model = build(transformers.BertConfig, transformers.BertForSequenceClassification, tokenizer)
+    half = model.to(getattr(torch, dtype))
+    before = {name: tensor.clone() for name, tensor in half.state_dict().items()}
+    reference = build(transformers.BertConfig, transformers.BertForSequenceClassification, tokenizer)
+    reference.load_state_dict({name: tensor.float() for name, tensor in before.items()})  # the same weights, wide
+    explanation = attribkit.explain(half, tokenizer, TEXT, target=1)
+    expected = attribkit.explain(reference, tokenizer, TEXT, target=1)
+    np.testing.assert_allclose(explanation.scores, expected.scores, rtol=0, atol=1e-6)
+    assert any(f"{dtype} weights were explained in float32" in w for w in explanation.warnings)
+    after = half.state_dict()
+    assert all(after[name].dtype == tensor.dtype and torch.equal(after[name], tensor) for name, tensor in before.items())

@@ -272,3 +272,14 @@ def test_lime_on_the_bundled_model_with_tensorflow_from_the_command_line():
                           env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert "lime" in done.stdout and "superb(" in done.stdout
+
+
+def test_too_few_samples_for_the_features_is_refused_with_the_minimum(black_box):
+    model = black_box(logistic({"superb": 2.0}))
+    text = "the plot was not dull but superb"  # 7 words
+    for method in ("kernel_shap", "lime"):
+        with pytest.raises(attribkit.MethodError, match=f"{method} with 7 features needs at least 8 samples"):
+            attribkit.explain(model, None, text, method=method, n_samples=3, exact_limit=0, seed=0) \
+                if method == "kernel_shap" else attribkit.explain(model, None, text, method=method, n_samples=3)
+    results = attribkit.explain(model, None, [text, "superb"], method="lime", n_samples=3, errors="return")
+    assert isinstance(results[0], attribkit.MethodError) and results[1].scores.sum() != 0  # one word: enough

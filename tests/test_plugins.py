@@ -270,3 +270,51 @@ def test_a_bare_source_checkout_loads_the_built_in_plugins():
     assert location == str(Path(repo) / "attribkit" / "__init__.py")
     assert plugins == "['checks', 'html', 'json', 'methods', 'terminal', 'tf', 'torch']"
     assert renderers == "['html', 'json', 'terminal']"
+
+
+@pytest.mark.parametrize("statement", ["import sys; sys.exit(3)", "raise KeyboardInterrupt"])
+def test_a_plugin_that_exits_at_import_is_broken_and_the_others_work(plugin_dir, statement):
+    plugin_dir("exiting_plugin", statement + "\n")
+    plugin_dir("good_plugin", GOOD)
+    host = PluginHost()
+    host.load_entry_points([entry_point("exiting", "exiting_plugin"), entry_point("good", "good_plugin")])
+    assert host.records["exiting"].status == "broken"
+    assert host.records["exiting"].reason.startswith("import failed: " + ("SystemExit" if "exit" in statement
+                                                                           else "KeyboardInterrupt"))
+    assert host.records["good"].status == "ok"
+
+
+def test_a_failing_or_odd_warnings_hook_costs_no_explanation(monkeypatch):
+    class Raising:
+        @hookimpl
+        def attribkit_explanation_warnings(self, explanation):
+            raise ZeroDivisionError("checker bug")
+
+    class Stringly:
+        @hookimpl
+        def attribkit_explanation_warnings(self, explanation):
+            return "one warning, not one per character"
+
+    class Odd:
+        @hookimpl
+        def attribkit_explanation_warnings(self, explanation):
+            return 42
+
+    host = PluginHost()
+    for plugin, name in ((Raising(), "raising"), (Stringly(), "stringly"), (Odd(), "odd")):
+        host.register(plugin, name)
+    from conftest import build_explanation
+
+    warnings = host.explanation_warnings(build_explanation())
+    assert warnings == ["plugin 'raising' failed to check this explanation: ZeroDivisionError: checker bug",
+                        "one warning, not one per character",
+                        "plugin 'odd' returned int from attribkit_explanation_warnings; expected a list of strings"]
+
+
+def test_plugins_command_prints_a_plugins_text_as_text(cli, plugin_dir, monkeypatch):
+    plugin_dir("nasty_plugin", "raise RuntimeError('[bold red]markup[/] and \\x1b[2J escape')\n")
+    host = PluginHost()
+    host.load_entry_points([entry_point("nasty", "nasty_plugin")])
+    monkeypatch.setattr("attribkit.plugins._host", host)
+    result = cli("plugins", env={"COLUMNS": "400"})
+    assert "[bold red]markup[/]" in result.stdout and "\\x1b[2J" in result.stdout and "\x1b" not in result.stdout

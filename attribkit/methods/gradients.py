@@ -58,12 +58,15 @@ def gradient_shap(task: Task) -> MethodResult:
     n_samples, stdevs = task.options["n_samples"], task.options["stdevs"]
     rng = task.rng()
     values, baseline = _layer_values(task)[0], _baseline_values(task)[0]
-    noisy = values[None] + (rng.normal(0.0, stdevs, (n_samples,) + values.shape) if stdevs else 0.0)
-    alphas = rng.uniform(0.0, 1.0, n_samples)[:, None, None]
-    points = baseline[None] + alphas * (noisy - baseline[None])
-    grads = gradients(task, points.astype(values.dtype), np.zeros(n_samples, dtype=np.int64))
-    attributions = ((noisy - baseline[None]) * grads).mean(axis=0)
-    return MethodResult(attributions[None], params={"n_samples": n_samples, "stdevs": stdevs})
+    total = np.zeros(values.shape)
+    for start in range(0, n_samples, max(1, task.max_rows)):  # points made a pass at a time: bounded memory
+        size = min(max(1, task.max_rows), n_samples - start)
+        noisy = values[None] + (rng.normal(0.0, stdevs, (size,) + values.shape) if stdevs else 0.0)
+        alphas = rng.uniform(0.0, 1.0, size)[:, None, None]
+        points = baseline[None] + alphas * (noisy - baseline[None])
+        grads = gradients(task, points.astype(values.dtype), np.zeros(size, dtype=np.int64))
+        total += ((noisy - baseline[None]) * grads).sum(axis=0)
+    return MethodResult((total / n_samples)[None], params={"n_samples": n_samples, "stdevs": stdevs})
 
 
 #: ``(name, function, description, sampling, options)``; each needs the ``"gradients"`` capability.
@@ -73,6 +76,6 @@ METHODS = (
     ("input_x_gradient", input_x_gradient, "the layer's output times its gradient (backends with gradients)",
      False, ()),
     ("gradient_shap", gradient_shap, "expected gradients from the baseline (backends with gradients)", True,
-     (Option("n_samples", 20, "random points per text", "int", minimum=1),
+     (Option("n_samples", 20, "random points per text", "int", minimum=1, maximum=1_000_000),
       Option("stdevs", 0.0, "standard deviation of the noise added to the layer's output", "float", minimum=0))),
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -26,6 +26,8 @@ from attribkit.pipeline import MethodResult, Option, Task
 from attribkit.pipeline.encoding import word_groups
 
 GRANULARITIES = ("token", "word")
+#: Most perturbed copies of one text.
+MAX_SAMPLES = 1_000_000
 REPLACEMENTS = ("baseline", "pad", "mask", "delete")
 
 
@@ -107,19 +109,42 @@ def _replacement_ids(task: Task, row: int, replacement: str) -> Optional[np.ndar
 
 
 def evaluate(task: Task, batches: List[Tuple[Features, np.ndarray]]) -> List[np.ndarray]:
-    """Each batch's ``F_target`` ``(S,)`` for its keep-masks ``(S, n_features)``: every perturbed copy of
-    every row in one call of :meth:`attribkit.Task.explained`."""
-    ids, masks, rows = [], [], []
-    for feats, keep in batches:
-        perturbed_ids, perturbed_mask = feats.perturbed(task, keep)
-        ids.append(perturbed_ids)
-        masks.append(perturbed_mask)
-        rows.append(np.full(len(keep), feats.row))
-    if not ids:
-        return []
-    rows_ = np.concatenate(rows)
-    values = task.chosen(task.explained(np.concatenate(ids), np.concatenate(masks)), rows_)
-    return np.split(values, np.cumsum([len(keep) for _, keep in batches])[:-1])
+    """Each batch's ``F_target`` ``(S,)`` for its keep-masks ``(S, n_features)``. The perturbed copies of
+    all rows go through the model together, ``task.max_rows`` at a time, made as they are needed: memory
+    stays bounded however many samples are asked for."""
+    step = max(1, task.max_rows)
+    slices = [(k, feats, keep[start:start + step]) for k, (feats, keep) in enumerate(batches)
+              for start in range(0, len(keep), step)]
+    values: List[List[np.ndarray]] = [[] for _ in batches]
+    for group in _packed(slices, step):
+        ids, masks = zip(*(feats.perturbed(task, keep) for _, feats, keep in group))
+        rows = np.concatenate([np.full(len(keep), feats.row) for _, feats, keep in group])
+        chosen = task.chosen(task.explained(np.concatenate(ids), np.concatenate(masks)), rows)
+        offset = 0
+        for k, _, keep in group:
+            values[k].append(chosen[offset:offset + len(keep)])
+            offset += len(keep)
+    return [np.concatenate(parts) if parts else np.zeros(0) for parts in values]
+
+
+def _packed(slices: list, step: int) -> Iterator[list]:
+    """Consecutive slices whose rows add up to at most ``step``."""
+    group, rows = [], 0
+    for piece in slices:
+        if group and rows + len(piece[2]) > step:
+            yield group
+            group, rows = [], 0
+        group.append(piece)
+        rows += len(piece[2])
+    if group:
+        yield group
+
+
+def check_samples(method: str, n_samples: int, count: int) -> None:
+    """A surrogate of ``count`` features needs more samples than features."""
+    if n_samples <= count:
+        raise MethodError(f"{method} with {count} features needs at least {count + 1} samples (n_samples="
+                          f"{n_samples}); raise n_samples, or use granularity='word' for fewer features")
 
 
 # -- occlusion and feature ablation -------------------------------------------------------------------------
@@ -179,6 +204,7 @@ def lime(task: Task) -> MethodResult:
     count = len(feats)
     if count == 0:
         return MethodResult(scores=scores, params=_params(task, n_samples=n_samples, alpha=alpha))
+    check_samples("lime", n_samples, count)
     keep = np.ones((n_samples, count), dtype=bool)
     for sample in range(1, n_samples):
         removed = rng.choice(count, size=rng.integers(1, count + 1), replace=False)
@@ -218,6 +244,7 @@ def kernel_shap(task: Task) -> MethodResult:
     elif exact:
         keep = np.array(list(itertools.product((False, True), repeat=count)))[:, ::-1]
     else:
+        check_samples("kernel_shap", n_samples, count)
         keep = _kernel_samples(task.rng(), count, n_samples)
     (values,) = evaluate(task, [(feats, np.concatenate([np.zeros((1, count), bool), np.ones((1, count), bool),
                                                         keep]))])
@@ -297,13 +324,14 @@ METHODS = (
      (_count("window", 1, "features removed together"), *COMMON)),
     ("feature_ablation", feature_ablation, "one feature at a time removed (any backend)", False, COMMON),
     ("lime", lime, "LIME: a weighted ridge surrogate on random feature masks (any backend)", True,
-     (_count("n_samples", 200, "perturbed copies of the text", minimum=2),
+     (Option("n_samples", 200, "perturbed copies of the text", "int", minimum=2, maximum=MAX_SAMPLES),
       Option("alpha", 1.0, "ridge penalty of the surrogate", "float", minimum=0),
       Option("kernel_width", 25.0, "width of LIME's exponential kernel on cosine distances x 100", "float",
              minimum=0.001), *COMMON)),
     ("kernel_shap", kernel_shap, "Shapley values, exact up to exact_limit features, else Kernel SHAP (any "
      "backend)", True,
-     (_count("n_samples", 200, "coalitions sampled when the Shapley values are not computed exactly",
-             minimum=2),
-      _count("exact_limit", 12, "most features whose 2**n coalitions are all evaluated", minimum=0), *COMMON)),
+     (Option("n_samples", 200, "coalitions sampled when the Shapley values are not computed exactly", "int",
+             minimum=2, maximum=MAX_SAMPLES),
+      Option("exact_limit", 12, "most features whose 2**n coalitions are all evaluated", "int", minimum=0,
+             maximum=20), *COMMON)),
 )

@@ -18,6 +18,8 @@ non-finite output) is returned in that text's place; the others go on.
 from __future__ import annotations
 
 import dataclasses
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -470,6 +472,27 @@ def pad(adapter: ModelAdapter, sequences: Sequence[np.ndarray]) -> Tuple[np.ndar
     return ids, mask, positions
 
 
+_LOCKS: "weakref.WeakKeyDictionary[Any, threading.RLock]" = weakref.WeakKeyDictionary()
+_LOCKS_BY_ID: Dict[int, threading.RLock] = {}
+_LOCKS_LOCK = threading.Lock()
+
+
+def model_lock(model: Any) -> threading.RLock:
+    """The lock of ``model``: explanations of one model run one at a time, whatever the thread.
+
+    Backends change a model while they explain it (torch: eval mode and forward hooks on a layer;
+    TensorFlow: a layer's ``call``), so two explanations of one model at once would see each other's
+    changes. Different models still run side by side.
+    """
+    with _LOCKS_LOCK:
+        try:
+            return _LOCKS.setdefault(model, threading.RLock())
+        except TypeError:  # not weakly referable or not hashable: kept for the process
+            return _LOCKS_BY_ID.setdefault(id(model), threading.RLock())
+
+
 def run(adapter: ModelAdapter, request: ExplainRequest, texts: Sequence[str]) -> List[Any]:
-    """Explain ``texts`` with ``adapter`` as ``request`` says: one :class:`Explanation` or error per text."""
-    return Pipeline(adapter, request).explain(texts)
+    """Explain ``texts`` with ``adapter`` as ``request`` says: one :class:`Explanation` or error per text.
+    Calls on one model are serialised (:func:`model_lock`)."""
+    with model_lock(adapter.model):
+        return Pipeline(adapter, request).explain(texts)

@@ -24,6 +24,8 @@ from attribkit.errors import MethodError
 from attribkit.pipeline import MethodResult, Option, Task
 
 INTEGRATIONS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
+#: Most memory alibi's path points and their gradients may take for one call.
+ALIBI_PATH_LIMIT_BYTES = 4 * 2**30
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +96,11 @@ def integrated_gradients(task: Task) -> MethodResult:
     """Integrated Gradients to the layer's output, computed by ``alibi.explainers.IntegratedGradients``:
     one ``explain`` call for the task's texts, ``internal_batch_size`` path points per pass."""
     accelerator = task.adapter.accelerator
+    path_bytes = 2 * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * task.adapter.size.hidden
+    if path_bytes > ALIBI_PATH_LIMIT_BYTES:
+        raise MethodError(f"alibi keeps every point of the path and its gradient in memory: {task.n_steps} steps of "
+                          f"{task.input_ids.shape[1]} tokens need about {path_bytes / 2**30:.1f} GiB, more than "
+                          f"{ALIBI_PATH_LIMIT_BYTES / 2**30:.0f} GiB; use fewer steps or max_length")
     call = accelerator.alibi_call(task) if accelerator is not None else plain_call(task)
     integration = task.options["integration"]
     explainers = _alibi_explainers()

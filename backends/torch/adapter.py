@@ -8,6 +8,7 @@ layer and the call convention (``layer=``, ``forward=``).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
@@ -33,6 +34,11 @@ GPU_THREADS = 64
 TRAINING_MODE_WARNING = (
     "the model was in training mode (dropout active); attribkit explained it in eval mode and "
     "restored training mode afterwards"
+)
+
+HALF_PRECISION_WARNING = (
+    "the model's {dtype} weights were explained in float32 (widened for the call, then restored): gradients "
+    "and integrals in half precision are too coarse to explain with"
 )
 
 CallFn = Callable[[nn.Module, Tensor, Tensor], Any]
@@ -189,15 +195,24 @@ class TorchAdapter(ModelAdapter):
     # -- the pipeline's side ---------------------------------------------------------------------------------
     @contextlib.contextmanager
     def session(self) -> Iterator[List[str]]:
-        """Eval mode inside the call, every module's mode restored after it (dropout off while explaining)."""
+        """Inside the call the model is in eval mode (dropout off) and in float32 (half-precision weights are
+        widened, which is exact); every module's mode and every tensor's dtype are restored after it."""
         modes = [(module, module.training) for module in self.model.modules()]
         notes: List[str] = [TRAINING_MODE_WARNING] if any(training for _, training in modes) else []
+        half = [(tensor, tensor.dtype) for tensor in itertools.chain(self.model.parameters(), self.model.buffers())
+                if tensor.dtype in (torch.float16, torch.bfloat16)]
+        if half:
+            notes.append(HALF_PRECISION_WARNING.format(dtype=str(half[0][1]).replace("torch.", "")))
         self.model.eval()
         try:
+            for tensor, _ in half:
+                tensor.data = tensor.data.float()
             yield notes
         finally:
             for module, training in modes:
                 module.training = training
+            for tensor, dtype in half:
+                tensor.data = tensor.data.to(dtype)
 
     def raw_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
                     layer_values: Optional[np.ndarray] = None) -> np.ndarray:

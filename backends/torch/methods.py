@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
 
 import numpy as np
 
+from attribkit.errors import MethodError
 from attribkit.pipeline import MethodResult, Option, Task
 
 if TYPE_CHECKING:
@@ -271,6 +272,9 @@ def _surrogate(t: Tensors, explainer: Any, n_samples: int, params: Dict[str, Any
     values, baseline = t.values(), t.baseline_values()
     active = (values != baseline).any(dim=-1)[0]
     scores = np.zeros(tuple(t.ids.shape))
+    if n_samples <= int(active.sum()):
+        raise MethodError(f"{explainer.__class__.__name__} with {int(active.sum())} tokens needs at least "
+                          f"{int(active.sum()) + 1} samples (n_samples={n_samples}); raise n_samples")
     if int(active.sum()) < 2:  # with one feature, its LIME/SHAP value is F(x) - F(baseline)
         scores[0, active.cpu().numpy()] = t.task.output_differences()[0]
         return MethodResult(scores=scores, params=params)
@@ -284,7 +288,7 @@ def _surrogate(t: Tensors, explainer: Any, n_samples: int, params: Dict[str, Any
 
 
 def _count(name: str, default: int, description: str) -> Option:
-    return Option(name, default, description, "int", minimum=1)
+    return Option(name, default, description, "int", minimum=1, maximum=1_000_000)
 
 
 #: ``(name, function, description, sampling, options)`` of every built-in method.
