@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, List, Optional, Sequence, Union, overload
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union, overload
 
-from attribkit._files import write_text
+from attribkit._files import atomic_output, encode_text, write_text
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
 from attribkit.pipeline import PIPELINE_OPTIONS, ExplainRequest, check_text, parse_options, run
 from attribkit.plugins import get_host
@@ -159,6 +159,43 @@ def _finish(host: Any, explanation: Explanation) -> Explanation:
     return dataclasses.replace(explanation, warnings=tuple(explanation.warnings) + tuple(extra))
 
 
+def _render_call(spec: Any, format: str, call: Any) -> Any:
+    """``call()`` with the renderer's failures as attribkit errors naming its plugin."""
+    try:
+        return call()
+    except AttribkitError:
+        raise
+    except TypeError as exc:
+        raise InputError(f"renderer {format!r}: {exc}") from exc
+    except Exception as exc:
+        raise PluginError(spec.plugin, f"renderer {format!r} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _checked(explanations: Iterable[Any]) -> Iterator[Explanation]:
+    for i, item in enumerate(explanations):
+        if not isinstance(item, Explanation):
+            raise InputError(f"item {i} is a {type(item).__name__}, not an Explanation; render only explanations")
+        yield item
+
+
+def render_pieces(spec: Any, format: str, explanations: Iterable[Explanation], options: dict) -> Iterator[str]:
+    """The text of renderer ``spec`` (registered as ``format``), piece by piece: as it comes from a renderer
+    that streams, in one piece from one that does not. Every piece is checked to be a ``str``."""
+    if spec.streams:
+        pieces = _render_call(spec, format, lambda: iter(spec.function(explanations, **options)))
+        while True:
+            piece = _render_call(spec, format, lambda: next(pieces, None))
+            if piece is None:
+                return
+            if not isinstance(piece, str):
+                raise PluginError(spec.plugin, f"renderer {format!r} returned {type(piece).__name__}, not a str")
+            yield piece
+    text = _render_call(spec, format, lambda: spec.function(list(explanations), **options))
+    if not isinstance(text, str):
+        raise PluginError(spec.plugin, f"renderer {format!r} returned {type(text).__name__}, not a str")
+    yield text
+
+
 def render(
     explanation_or_list: Union[Explanation, Sequence[Explanation]],
     format: str = "html",
@@ -169,26 +206,41 @@ def render(
 
     Returns the text; also writes it (UTF-8) to ``path`` when given, atomically:
     the file is replaced only once the whole text is ready, so a failure leaves
-    an existing file as it was.
+    an existing file as it was. For a file of any size, see :func:`render_file`.
     """
     explanations = [explanation_or_list] if isinstance(explanation_or_list, Explanation) else list(explanation_or_list)
-    for i, item in enumerate(explanations):
-        if not isinstance(item, Explanation):
-            raise InputError(f"item {i} is a {type(item).__name__}, not an Explanation; render only explanations")
+    explanations = list(_checked(explanations))
     spec = get_host().renderer(format)
-    try:
-        text = spec.function(explanations, **options)
-    except AttribkitError:
-        raise
-    except TypeError as exc:
-        raise InputError(f"renderer {format!r}: {exc}") from exc
-    except Exception as exc:
-        raise PluginError(spec.plugin, f"renderer {format!r} failed: {type(exc).__name__}: {exc}") from exc
-    if not isinstance(text, str):
-        raise PluginError(spec.plugin, f"renderer {format!r} returned {type(text).__name__}, not a str")
+    text = "".join(render_pieces(spec, format, explanations, options))
     if path is not None:
         write_text(path, text)  # whole or not at all: a failure leaves the old file
     return text
+
+
+def render_file(explanations: Iterable[Explanation], format: str, path: Union[str, "os.PathLike[str]"],
+                **options: Any) -> int:
+    """Render ``explanations`` (any iterable, :func:`attribkit.iter_load` of a large file for example) to
+    ``path``; returns how many were rendered. Renderers that stream (the built-in ``html``, ``json``
+    and ``terminal``) write piece by piece in bounded memory; the file replaces ``path`` only when
+    complete, so a failure leaves an existing file as it was."""
+    spec = get_host().renderer(format)
+    counted = Counted(_checked(explanations))
+    with atomic_output(path) as handle:
+        for piece in render_pieces(spec, format, counted, options):
+            handle.write(encode_text(piece))
+    return counted.count
+
+
+class Counted:
+    """An iterable that counts what it gave (``count``)."""
+
+    def __init__(self, items: Iterable[Any]):
+        self.items, self.count = items, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in self.items:
+            self.count += 1
+            yield item
 
 
 def _notebook_html(explanation: Explanation) -> str:

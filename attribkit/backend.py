@@ -27,13 +27,18 @@ __all__ = ["ANY_BACKEND", "Backend", "BackendSpec", "ExplainRequest", "ItemResul
 
 @dataclass(frozen=True)
 class RendererSpec:
-    """A registered output format (see ``attribkit_register_renderers``)."""
+    """A registered output format (see ``attribkit_register_renderers``).
+
+    ``streams``: ``function`` takes any iterable of explanations and returns an
+    iterator of text pieces, so a file of any size is rendered in bounded memory.
+    """
 
     name: str
-    function: Callable[..., str]
+    function: Callable[..., Any]
     extension: str
     description: str = ""
     plugin: str = ""
+    streams: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ problem and exits non-zero, without a traceback.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import sys
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 
 import click
 
@@ -205,21 +206,26 @@ def default_format(out: Optional[str]) -> str:
     return {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "json", ".txt": "terminal"}.get(suffix, "json")
 
 
-def write_output(explanations: Sequence[Any], fmt: str, out: Optional[str]) -> None:
-    """Render to ``out`` (JSON Lines for ``.jsonl``) or to stdout."""
+def write_output(explanations: Iterable[Any], fmt: str, out: Optional[str]) -> int:
+    """Render to ``out`` (JSON Lines for ``.jsonl``; the file replaced whole) or to stdout, streaming
+    (one explanation at a time for the built-in formats); returns how many were written."""
     import attribkit
+    from attribkit.api import Counted, render_pieces
 
-    if not explanations:
-        return
+    options = {"color": False} if fmt == "terminal" and out is not None else {}
+    counted = Counted(explanations)
     if out is not None and fmt == "json" and out.endswith(".jsonl"):
-        attribkit.save(explanations, out)
+        attribkit.save(counted, out)
     elif out is not None:
-        options = {"color": False} if fmt == "terminal" else {}
-        attribkit.render(explanations, fmt, path=out, **options)
+        attribkit.render_file(counted, fmt, out, **options)
     else:
-        click.echo(attribkit.render(explanations, fmt))
+        spec = attribkit.get_host().renderer(fmt)
+        for piece in render_pieces(spec, fmt, counted, options):
+            click.echo(piece, nl=False)
+        click.echo()
     if out is not None:
-        click.echo(f"wrote {len(explanations)} explanation(s) to {out}", err=True)
+        click.echo(f"wrote {counted.count} explanation(s) to {out}", err=True)
+    return counted.count
 
 
 def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[InputLine], backend: str,
@@ -328,7 +334,8 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
     options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, **extra_options)
     explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)
-    write_output(explanations, fmt, out)
+    if explanations:
+        write_output(explanations, fmt, out)
     if problems:
         fail("\n".join(problems))
 
@@ -351,10 +358,11 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
         raise InputError(f"--out {out!r} is the file being rendered; write to another file")
     check_writable(out)
     attribkit.get_host().renderer(fmt)
-    explanations = attribkit.load(file)
-    if not explanations:
+    explanations = attribkit.iter_load(file)  # streamed: files of any size render in bounded memory
+    first = next(explanations, None)
+    if first is None:
         raise InputError(f"{file} holds no explanations")
-    write_output(explanations, fmt, out)
+    write_output(itertools.chain([first], explanations), fmt, out)
 
 
 @main.command()

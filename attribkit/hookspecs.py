@@ -83,10 +83,13 @@ def attribkit_register_methods(register: Callable[..., None]) -> None:
 def attribkit_register_renderers(register: Callable[..., None]) -> None:
     """Register output formats.
 
-    Call ``register(name, function, *, extension, description="")`` where
-    ``function(explanations, **options) -> str`` turns a list of
+    Call ``register(name, function, *, extension, description="", streams=False)``
+    where ``function(explanations, **options) -> str`` turns a list of
     :class:`~attribkit.results.Explanation` into text (HTML, terminal text,
     JSON...), and ``extension`` is the file suffix used for ``--out`` (``".html"``).
+    With ``streams=True``, ``function`` takes any iterable of explanations
+    and returns an iterator of text pieces, so files of any size render in
+    bounded memory (:func:`attribkit.render_file`).
 
     :param register: the host's registration callback.
     """

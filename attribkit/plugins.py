@@ -217,9 +217,9 @@ class PluginHost:
                                             record.name)))
 
     def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
-                        extension: str, description: str = "") -> None:
+                        extension: str, description: str = "", streams: bool = False) -> None:
         self._check_duplicate(record, self.renderers, name, staged, "renderer", "renderer")
-        staged.append(("renderer", RendererSpec(name, function, extension, description, record.name)))
+        staged.append(("renderer", RendererSpec(name, function, extension, description, record.name, bool(streams))))
 
     # -- lookups -------------------------------------------------------------
     def backend(self, name: str) -> Backend:

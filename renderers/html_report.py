@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import jinja2
 
@@ -173,26 +174,37 @@ def _comparison(explanations: Sequence[Explanation], cards: Sequence[Card], attr
 
 
 def _content_id(title: str, explanations: Sequence[Explanation]) -> str:
-    """A short id derived from the content, so that a page is the same for the
-    same input. (Notebook fragments get a random id instead, so that two
-    fragments of one explanation keep separate switches.)"""
+    """A short id derived from the content (the title and the first explanations), so that a page is the
+    same for the same input. (Notebook fragments get a random id instead, so that two fragments of one
+    explanation keep separate switches.)"""
     digest = hashlib.sha256(title.encode("utf-8"))
     for explanation in explanations:
-        digest.update(explanation.text.encode("utf-8"))
+        digest.update(explanation.text.encode("utf-8", "surrogatepass"))
         digest.update(explanation.scores.tobytes())
     return digest.hexdigest()[:8]
 
 
-def render_html(
-    explanations: Sequence[Explanation],
+class _Count:
+    """How many cards the page has, known once the last one is rendered (the footer comes after them)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def stream_html(
+    explanations: Iterable[Explanation],
     *,
     title: str = "attribkit report",
     standalone: bool = True,
     normalization: str = "maxabs",
     compare_by: Optional[str] = None,
     notes: Sequence[str] = (),
-) -> str:
-    """Render explanations as an HTML page, or as a fragment with ``standalone=False``.
+) -> Iterator[str]:
+    """The HTML page (or fragment, with ``standalone=False``) piece by piece: one card is made at a time,
+    so a file of any size renders in bounded memory (``compare_by`` needs them all at once).
 
     Args:
         explanations: the explanations, one table row (or card) each.
@@ -208,25 +220,46 @@ def render_html(
             every other string), e.g. whether two frameworks agree.
     """
     check_normalization(normalization)
-    cards = [_card(e, normalization) for e in explanations]
-    comparison = _comparison(explanations, cards, compare_by) if compare_by else None
+    iterator = iter(explanations)
+    if compare_by:
+        explanations = list(iterator)
+        first: List[Explanation] = explanations[:1]
+        cards: Iterable[Card] = [_card(e, normalization) for e in explanations]
+        comparison = _comparison(explanations, list(cards), compare_by)
+    else:
+        first = list(itertools.islice(iterator, 1))
+        comparison = None
+    count = _Count()
+
+    def made() -> Iterator[Card]:
+        for explanation in itertools.chain(first, iterator):
+            count.value += 1
+            yield _card(explanation, normalization)
+
     template = _environment().get_template("report.html.j2")
-    return template.render(
+    yield from template.generate(
         title=title,
         standalone=standalone,
-        uid="ak-" + (_content_id(title, explanations) if standalone else secrets.token_hex(4)),
+        uid="ak-" + (_content_id(title, first) if standalone else secrets.token_hex(4)),
         csp=CONTENT_SECURITY_POLICY,
         normalization=normalization,
         legend=", ".join(hex_colour(c) for c in legend_colours()),
-        cards=cards,
+        cards=cards if compare_by else made(),
+        has_cards=bool(first),
+        count=len(cards) if compare_by else count,
         comparison=comparison,
         notes=[str(note) for note in notes],
         version=__version__,
     )
 
 
+def render_html(explanations: Sequence[Explanation], **options: object) -> str:
+    """The HTML page (see :func:`stream_html` for the options) as one string."""
+    return "".join(stream_html(explanations, **options))
+
+
 @hookimpl
 def attribkit_register_renderers(register: Callable[..., None]) -> None:
     """Register the ``html`` format."""
-    register("html", render_html, extension=".html",
+    register("html", stream_html, extension=".html", streams=True,
              description="self-contained HTML report with a heat-mapped text, no JavaScript")

@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 import unicodedata
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from rich.console import Console
 from rich.style import Style
@@ -107,16 +107,16 @@ def _legend() -> Text:
     return legend
 
 
-def render_terminal(
-    explanations: Sequence[Explanation],
+def stream_terminal(
+    explanations: Iterable[Explanation],
     *,
     view: str = "word",
     show_special: bool = False,
     normalization: str = "maxabs",
     width: Optional[int] = None,
     color: Optional[bool] = None,
-) -> str:
-    """Render explanations for a terminal and return the text (with ANSI codes when coloured).
+) -> Iterator[str]:
+    """Render explanations for a terminal, one explanation at a time (with ANSI codes when coloured).
 
     Args:
         explanations: printed one after the other, separated by a blank line.
@@ -139,9 +139,17 @@ def render_terminal(
         force_jupyter=False, force_interactive=False, highlight=False, emoji=False, markup=False,
         legacy_windows=False,
     )
-    if use_colour and explanations:
-        console.print(_legend())
+
+    def taken() -> str:
+        # rich keeps the space at which it wrapped a line; drop it.
+        text = "\n".join(line.rstrip(" ") for line in buffer.getvalue().split("\n"))
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
     for i, explanation in enumerate(explanations):
+        if i == 0 and use_colour:
+            console.print(_legend())
         if i or use_colour:
             console.print()
         console.print(_summary(explanation))
@@ -151,12 +159,16 @@ def render_terminal(
         console.print(_heatmap(_units(explanation, view, show_special), normalization, use_colour))
         for warning in explanation.warnings:
             console.print(Text(f"warning: {_printable(warning)}", style="yellow"))
-    # rich keeps the space at which it wrapped a line; drop it.
-    return "\n".join(line.rstrip(" ") for line in buffer.getvalue().split("\n"))
+        yield taken()
+
+
+def render_terminal(explanations: Sequence[Explanation], **options: object) -> str:
+    """:func:`stream_terminal` as one string."""
+    return "".join(stream_terminal(explanations, **options))
 
 
 @hookimpl
 def attribkit_register_renderers(register: Callable[..., None]) -> None:
     """Register the ``terminal`` format."""
-    register("terminal", render_terminal, extension=".txt",
+    register("terminal", stream_terminal, extension=".txt", streams=True,
              description="coloured words for a terminal; plain 'word(+0.71)' without colour")

@@ -140,3 +140,25 @@ def test_killing_a_cli_run_never_leaves_a_torn_or_empty_output(tmp_path):
 def test_model_info_has_no_surrogate_trouble():
     info = ModelInfo(framework="torch", backend="torch", name="model\udcff")
     assert info.name.endswith("\udcff")
+
+
+def test_rendering_a_large_file_streams(tmp_path):
+    """html, json and terminal render a file one explanation at a time: the memory used while rendering
+    does not grow with the number of explanations."""
+    import tracemalloc
+
+    explanation = build_explanation(text=" ".join(["word"] * 60), scores=list(range(62)))
+    peaks = {}
+    for count in (20, 160):
+        source = tmp_path / f"in{count}.jsonl"
+        attribkit.save([explanation] * count, source)
+        for fmt in ("html", "json", "terminal"):
+            out = tmp_path / f"out{count}.{fmt}"
+            tracemalloc.start()
+            assert attribkit.render_file(attribkit.iter_load(source), fmt, out) == count
+            peaks[fmt, count] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    for fmt in ("html", "json", "terminal"):
+        assert peaks[fmt, 160] < 1.5 * peaks[fmt, 20], peaks  # 8 times the explanations, not 8 times the memory
+    assert json.loads((tmp_path / "out160.json").read_text())[159]["text"] == explanation.text
+    assert "160 explanation(s)" in (tmp_path / "out160.html").read_text()
