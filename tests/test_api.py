@@ -121,6 +121,8 @@ def test_third_party_renderer_and_save_load(tmp_path):
     e = attribkit.explain(MODEL, TOKENIZER, "superb <b>film</b> | yes")
     markdown = attribkit.render(e, "markdown", path=tmp_path / "out.md")
     assert (tmp_path / "out.md").read_text() == markdown and "&lt;b&gt;" in markdown and "<b>" not in markdown
+    escaped = attribkit.render(attribkit.explain(MODEL, TOKENIZER, "superb \x1b[2J film"), "markdown")
+    assert "\x1b" not in escaped and "\\x1b" in escaped
     attribkit.save([e], tmp_path / "e.jsonl")
     assert attribkit.load(tmp_path / "e.jsonl")[0].text == e.text
 

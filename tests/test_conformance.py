@@ -157,3 +157,31 @@ def tf_bert(word_tokenizer):
 @pytest.mark.parametrize("check", CHECKS, ids=CHECK_IDS)
 def test_tf_backend(tf_bert, word_tokenizer, check, accelerate):
     check(Subject(tf_bert, word_tokenizer, options={"n_steps": 20, "accelerate": accelerate}))
+
+
+def test_a_backend_or_method_that_returns_junk_is_named(blackbox):
+    names = doc_backend()
+
+    class Junk(names["BlackBoxAdapter"]):
+        def raw_outputs(self, input_ids, attention_mask, layer_values=None):
+            return "not an array"
+
+    class JunkBackend(names["BlackBoxBackend"]):
+        def adapt(self, model, tokenizer, *, layer=None, options=None):
+            return Junk(model)
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_backends(self, register):
+            register("junk", JunkBackend, framework="python")
+
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register("too_long", "*", lambda task: attribkit.MethodResult(
+                scores=np.zeros((task.batch, task.input_ids.shape[1] + 3))))
+
+    attribkit.get_host().register(Plugin(), "junk-plugin")
+    with pytest.raises(attribkit.PluginError, match="plugin 'junk-plugin': backend 'junk' failed"):
+        attribkit.explain(blackbox, None, "a superb film", backend="junk", method="feature_ablation")
+    with pytest.raises(attribkit.MethodError, match=r"method 'too_long' returned scores of shape \(1, 6\)"):
+        attribkit.explain(blackbox, None, "a superb film", method="too_long")
