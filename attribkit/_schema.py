@@ -11,7 +11,7 @@ from attribkit.errors import SchemaError
 
 #: Version of the JSON schema an explanation serialises to (``major.minor``).
 #: A reader refuses a file whose major version is newer.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 

@@ -58,7 +58,9 @@ def explain(
         method: a registered method name (``attribkit plugins`` lists them).
         target: ``None`` (the predicted class), a class index or a label
             name; or a list with one per text.
-        output: ``"probability"`` or ``"logit"`` (the model's raw output).
+        output: ``"probability"``, ``"logit"`` (the model's raw output) or ``"sum"`` (the sum of all
+            raw outputs, whatever the target: what Captum explains when a forward returns several
+            outputs and no target is given; see ``docs/seeds.md``).
         n_steps: integration steps for path methods (at most :data:`MAX_STEPS`).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]

@@ -289,8 +289,9 @@ def main() -> None:
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
 @click.option("--n-steps", type=click.IntRange(min=1),
               help="Integration steps (default: 50; 300 for the bundled model, see docs/demo-model.md).")
-@click.option("--output", "output_kind", type=click.Choice(["probability", "logit"]), default="probability",
-              show_default=True, help="Explain the class probability or the raw output (logit).")
+@click.option("--output", "output_kind", type=click.Choice(["probability", "logit", "sum"]), default="probability",
+              show_default=True, help="Explain the class probability, the raw output (logit) or the sum of the "
+              "raw outputs.")
 @click.option("-O", "--option", "extra", multiple=True, metavar="NAME=VALUE",
               help="An option of the method, the backend or the pipeline (repeatable; `attribkit methods` lists "
                    "them): -O n_samples=500 -O granularity=word. VALUE is read as JSON, else as text.")

@@ -25,7 +25,7 @@ from attribkit.errors import SchemaError
 
 #: What the explained function returns: the class probability (softmax, or
 #: sigmoid for a single-output model) or the model's raw output.
-OUTPUT_KINDS = ("probability", "logit")
+OUTPUT_KINDS = ("probability", "logit", "sum")
 
 
 def _freeze(array: np.ndarray) -> np.ndarray:
@@ -155,7 +155,8 @@ class Method:
 
     Attributes:
         name: registered method name, e.g. ``"integrated_gradients"``.
-        output: ``"probability"`` or ``"logit"`` (the model's raw output).
+        output: ``"probability"``, ``"logit"`` (the model's raw output) or
+            ``"sum"`` (the sum of the raw outputs, whatever the target).
         params: JSON-compatible parameters: ``n_steps``, ``integration``,
             ``baseline`` (a description), ``layer``, ``seed``...
     """

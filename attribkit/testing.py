@@ -27,7 +27,7 @@ import numpy as np
 import attribkit
 from attribkit.errors import InputError, TargetError
 from attribkit.pipeline import PIPELINE_OPTIONS, Baseline, ModelAdapter, output_form, parse_options, truncate
-from attribkit.pipeline.outputs import explained_values, probabilities
+from attribkit.pipeline.outputs import explained_values, probabilities, returns_probabilities_of
 from attribkit.pipeline.run import pad
 from attribkit.plugins import get_host
 from attribkit.results import Explanation
@@ -137,13 +137,14 @@ def check_explained_output(subject: Subject) -> None:
     ids, mask, _ = _rows(subject, adapter)
     raw = np.asarray(adapter.raw_outputs(ids, mask), dtype=np.float64)
     assert raw.ndim == 2 and raw.shape[0] == len(subject.texts), f"raw outputs of shape {raw.shape}"
-    for output in ("probability", "logit"):
-        form = output_form(raw.shape[1], output, adapter.returns_probabilities)
+    returns = returns_probabilities_of(adapter.returns_probabilities, raw)
+    for output in ("probability", "logit", "sum"):
+        form = output_form(raw.shape[1], output, returns)
         _close(adapter.explained_outputs(ids, mask, form), explained_values(raw, form), subject.tolerance,
                f"F ({output}) against the numpy reference")
     for explanation, row in zip(subject.explain(list(subject.texts)), raw):
         _close(explanation.prediction.probabilities,
-               probabilities(row[None], adapter.returns_probabilities)[0], subject.tolerance,
+               probabilities(row[None], returns)[0], subject.tolerance,
                f"{explanation.text!r}: prediction")
 
 
@@ -163,8 +164,9 @@ def check_completeness(subject: Subject) -> None:
         return  # vector baselines: F(baseline) needs the layer; the pipeline's own figures are checked below
     baseline_ids, _, _ = pad(adapter, [baseline.ids_for(e, adapter.pad_id, adapter.special_ids) for e in encodings])
     baseline_ids = np.where(mask == 1, baseline_ids, ids)
-    form = output_form(np.asarray(adapter.raw_outputs(ids[:1], mask[:1])).shape[1],
-                       subject.options.get("output", "probability"), adapter.returns_probabilities)
+    raw = np.asarray(adapter.raw_outputs(ids, mask), dtype=np.float64)
+    form = output_form(raw.shape[1], subject.options.get("output", "probability"),
+                       returns_probabilities_of(adapter.returns_probabilities, raw))
     at_input = explained_values(adapter.raw_outputs(ids, mask), form)
     at_baseline = explained_values(adapter.raw_outputs(baseline_ids, mask), form)
     for row, explanation in enumerate(explanations):

@@ -159,21 +159,30 @@ def test_keras_models_are_recognised(keras, tf_bert):
 
 # -- Hugging Face models ---------------------------------------------------------
 
-def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_batch_size,
-                     layer=lambda m: m.transformer.bert.embeddings):
-    """Scores as a user computes them by hand with alibi (alibi's transformer example)."""
-    from alibi.explainers import IntegratedGradients
+def auto_model_wrapper(tf, keras, transformer, head=None):
+    """Seed 002's ``AutoModelWrapper``: a Keras model calling a Hugging Face TF classifier and returning
+    the softmax of its logits (after ``head``, a Keras layer, when given)."""
 
     class AutoModelWrapper(keras.Model):
-        def __init__(self, transformer):
+        def __init__(self, transformer, **kwargs):
             super().__init__()
             self.transformer = transformer
+            self.head = head
 
         def call(self, input_ids, attention_mask=None, training=False):
             out = self.transformer(input_ids=input_ids, attention_mask=attention_mask, training=training)
-            return tf.nn.softmax(out.logits, axis=-1)
+            logits = out.logits if self.head is None else self.head(out.logits)
+            return tf.nn.softmax(logits, axis=-1)
 
-    wrapper = AutoModelWrapper(model)
+    return AutoModelWrapper(transformer)
+
+
+def raw_alibi_scores(tf, keras, model, tokenizer, texts, baseline_id, internal_batch_size,
+                     layer=lambda m: m.transformer.bert.embeddings, wrapper=None):
+    """Scores as a user computes them by hand with alibi (alibi's transformer example, seed 002)."""
+    from alibi.explainers import IntegratedGradients
+
+    wrapper = wrapper or auto_model_wrapper(tf, keras, model)
     batch = tokenizer(texts, padding=True, return_tensors="np")
     X = batch["input_ids"].astype(np.int32)
     kwargs = {"attention_mask": tf.constant(batch["attention_mask"])}
@@ -224,6 +233,59 @@ def test_pad_all_special_equals_alibi_example_on_unknown_words(tf, keras, tf_ber
             assert explanation.method.params["baseline"] == "pad_all_special"
     plain = attribkit.explain(tf_bert, tokenizer, texts[0])  # "pad" replaces [UNK] like any word
     assert np.abs(plain.scores - expected[0]).max() > 1e-3 * largest
+
+
+@pytest.fixture(scope="module")
+def tf_distilbert(tf, tokenizer):
+    """A tiny random TF DistilBERT classifier built from a config (seed 002's kind of model)."""
+    from transformers import TFDistilBertForSequenceClassification
+
+    tf.keras.utils.set_random_seed(0)
+    model = TFDistilBertForSequenceClassification(bert_config(tokenizer, "distilbert"))
+    model(model.dummy_inputs)
+    return model
+
+
+@pytest.mark.parametrize("head", [None, "dense"], ids=["seed 002", "own head"])
+def test_seed_002_wrapper_model_is_explained_as_it_is(tf, keras, tf_distilbert, tokenizer, head):
+    """Seed 002's ``AutoModelWrapper`` (softmax inside ``call``, DistilBERT inside) equals raw alibi called
+    as the seed calls it: the layer is ``auto_model.layers[0].layers[0].embeddings``, the baseline keeps
+    every special id."""
+    if head == "dense":
+        tf.keras.utils.set_random_seed(1)
+        head = keras.layers.Dense(3)
+        head.build((None, 2))
+    wrapper = auto_model_wrapper(tf, keras, tf_distilbert, head)
+    expected, predictions = raw_alibi_scores(tf, keras, tf_distilbert, tokenizer, TEXTS, tokenizer.pad_token_id, 5,
+                                             layer=wrapper.layers[0].layers[0].embeddings, wrapper=wrapper)
+    explanations = attribkit.explain(wrapper, tokenizer, TEXTS, baseline="pad_all_special")
+    largest = max(np.abs(e).max() for e in expected)
+    assert largest > 0.01
+    batch = tokenizer(TEXTS, padding=True, return_tensors="np")
+    outputs = wrapper(batch["input_ids"], attention_mask=batch["attention_mask"]).numpy()
+    for row, (explanation, scores) in enumerate(zip(explanations, expected)):
+        assert np.abs(explanation.scores - scores).max() <= 1e-5 * largest
+        # the wrapper's softmax is seen: its outputs are the prediction, not squashed again
+        np.testing.assert_allclose(explanation.prediction.probabilities, outputs[row], rtol=1e-5)
+        assert explanation.target.index == predictions[row]
+    params, model = explanations[0].method.params, explanations[0].model
+    assert params["layer"] == "transformer.distilbert.embeddings"
+    assert model.architecture == "AutoModelWrapper" and model.framework == "tensorflow"
+    assert explanations[0].prediction.labels == tuple(f"LABEL_{i}" for i in range(outputs.shape[1]))
+    # the layer named by the user, as a path or a callable, is the same layer
+    for layer in ("transformer.distilbert.embeddings", lambda m: m.layers[0].layers[0].embeddings):
+        again = attribkit.explain(wrapper, tokenizer, TEXTS[1], baseline="pad_all_special", layer=layer)
+        np.testing.assert_allclose(again.scores, explanations[1].scores, rtol=1e-5, atol=1e-6 * largest)
+
+
+def test_wrapper_model_runs_the_gradient_and_perturbation_methods(tf, keras, tf_distilbert, tokenizer):
+    wrapper = auto_model_wrapper(tf, keras, tf_distilbert)
+    for method in ("saliency", "occlusion"):
+        explanation = attribkit.explain(wrapper, tokenizer, TEXTS[0], method=method)
+        assert np.all(np.isfinite(explanation.scores)) and np.abs(explanation.scores).max() > 0
+    direct = attribkit.explain(tf_distilbert, tokenizer, TEXTS[0], method="occlusion")
+    np.testing.assert_allclose(attribkit.explain(wrapper, tokenizer, TEXTS[0], method="occlusion").scores,
+                               direct.scores, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("form", [("softmax", False, True), ("identity", False, False)])

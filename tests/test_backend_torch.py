@@ -262,6 +262,63 @@ def test_hand_built_classifier_equals_raw_captum(classifier, tokenizer):
         np.testing.assert_allclose(explanation.prediction.raw, raw, rtol=1e-6)
 
 
+def test_the_relu_tutorials_exact_call_is_output_sum(tokenizer):
+    """Seeds 001/004 call LayerIntegratedGradients on ``model(inputs)[0]`` with no target and
+    ``internal_batch_size=1``: Captum differentiates the sum of both ReLU outputs."""
+    model = make_classifier(tokenizer, "relu")
+    texts = [TEXT, "a dull plot , awful acting"]
+
+    def model_output(inputs):  # the tutorial's own lines
+        return model(inputs)[0]
+
+    lig = LayerIntegratedGradients(model_output, model.bert.embeddings)
+    for text, explanation in zip(texts, attribkit.explain(model, tokenizer, texts, output="sum")):
+        input_ids, baseline = pad_baseline_ids(tokenizer, text)
+        attributions, _ = lig.attribute(inputs=input_ids, baselines=baseline, return_convergence_delta=True,
+                                        internal_batch_size=1)
+        assert relative_error(explanation.scores, attributions.sum(-1)[0].detach().numpy()) < 1e-5
+        with torch.no_grad():
+            raw = model(input_ids)[0].numpy()
+            raw_baseline = model(baseline)[0].numpy()
+        assert explanation.output_difference == pytest.approx(float(raw.sum() - raw_baseline.sum()), rel=1e-5)
+        # the prediction is the model's, not the explained sum: its class is the tutorial's argmax
+        np.testing.assert_allclose(explanation.prediction.raw, raw, rtol=1e-6)
+        assert explanation.prediction.index == int(np.argmax(raw)) == explanation.target.index
+        assert explanation.method.output == "sum"
+    # whatever the target, the sum is explained
+    other = attribkit.explain(model, tokenizer, TEXT, output="sum", target=0)
+    np.testing.assert_allclose(other.scores, attribkit.explain(model, tokenizer, TEXT, output="sum").scores)
+
+
+def test_a_softmax_inside_forward_is_seen_in_the_outputs(tokenizer):
+    relu = make_classifier(tokenizer, "relu")
+
+    class Wrapped(nn.Module):  # a softmax in forward, not a layer: only the outputs tell
+        def __init__(self):
+            super().__init__()
+            self.inner = relu
+
+        def forward(self, input_ids, mask=None):
+            return torch.softmax(self.inner(input_ids, mask), dim=-1)
+
+    wrapped = Wrapped().eval()
+    input_ids, baseline = pad_baseline_ids(tokenizer, TEXT)
+    lig = LayerIntegratedGradients(lambda ids: wrapped(ids), relu.bert.embeddings)
+    expected = lig.attribute(input_ids, baseline, target=1, n_steps=50).sum(-1)[0].detach().numpy()
+    explanation = attribkit.explain(wrapped, tokenizer, TEXT, target=1)
+    assert relative_error(explanation.scores, expected) < 1e-5
+    with torch.no_grad():
+        np.testing.assert_allclose(explanation.prediction.probabilities, wrapped(input_ids)[0].numpy(), rtol=1e-6)
+    # the same model read as logits is squashed twice: different scores, and the user can force it
+    forced = attribkit.explain(wrapped, tokenizer, TEXT, target=1, model_returns="logits")
+    assert relative_error(forced.scores, expected) > 1e-2
+    # a ReLU head's outputs do not sum to 1: they are logits, softmaxed for the prediction
+    plain = attribkit.explain(relu, tokenizer, TEXT)
+    with torch.no_grad():
+        np.testing.assert_allclose(plain.prediction.probabilities, torch.softmax(relu(input_ids), -1)[0].numpy(),
+                                   rtol=1e-6)
+
+
 def test_pad_all_special_keeps_unknown_words_as_captum_does_with_such_a_baseline(bert, tokenizer):
     text = "the zyzzyva movie was good"  # an unknown word: [UNK]
     input_ids = tokenizer(text, return_tensors="pt").input_ids

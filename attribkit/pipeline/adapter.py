@@ -49,8 +49,10 @@ class ModelAdapter:
         info: the :class:`~attribkit.ModelInfo` recorded in explanations.
         id2label: class names the model carries (``config.id2label``), or ``None``.
         returns_probabilities: the model's raw output already is probabilities
-            (it ends in a softmax or sigmoid), as detected; the user's
-            ``model_returns`` option overrides it.
+            (it ends in a softmax or sigmoid); ``None`` when the structure
+            does not tell (a softmax inside ``forward``/``call``): the pipeline
+            then reads outputs that sum to 1 as probabilities. The user's
+            ``model_returns`` option overrides both.
         max_length: the longest input the model takes (position embeddings), or ``None``.
         input_length: a fixed input length every row is padded to (a Keras
             word model's input shape), or ``None``.
@@ -69,7 +71,7 @@ class ModelAdapter:
     tokenizer: Any = None
     info: ModelInfo
     id2label: Optional[Mapping[int, str]] = None
-    returns_probabilities: bool = False
+    returns_probabilities: Optional[bool] = None
     max_length: Optional[int] = None
     input_length: Optional[int] = None
     vocab_size: Optional[int] = None

@@ -5,7 +5,10 @@ F is defined here once. For a model with several outputs, ``output=
 ``output="logit"`` its raw output. A single-output model has two classes:
 class 1 explains ``p = sigmoid(z)`` (or ``z`` for the logit), class 0
 explains ``1 - p`` (or ``-z``). A model that already returns probabilities
-(it ends in a softmax or sigmoid) is not squashed again. Each framework
+(it ends in a softmax or sigmoid, or its outputs are seen to be
+probabilities) is not squashed again. ``output="sum"`` explains the sum of
+the raw outputs, whatever the target (what Captum differentiates when a
+forward returns several outputs and no target is given). Each framework
 computes the same F in its own operations (:class:`OutputForm` says how);
 the conformance kit checks them against :func:`explained_values`.
 """
@@ -37,20 +40,24 @@ class OutputForm:
         single: one raw output, read as two classes: ``[1 - v, v]`` when
             ``probability``, else ``[-v, v]`` (``v`` the activated output).
         probability: the activated outputs are probabilities.
+        summed: every class's F is the sum of the raw outputs (``output="sum"``).
     """
 
     activation: str
     single: bool
     probability: bool
+    summed: bool = False
 
 
-def output_form(n_outputs: int, output: str, returns_probabilities: bool) -> OutputForm:
+def output_form(n_outputs: int, output: str, returns_probabilities: Optional[bool]) -> OutputForm:
     """The form of F for a model with ``n_outputs`` raw outputs."""
     if output not in OUTPUT_KINDS:
         raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
     single = n_outputs == 1
+    if output == "sum":
+        return OutputForm("identity", single, bool(returns_probabilities), summed=True)
     if output == "logit" or returns_probabilities:
-        return OutputForm("identity", single, returns_probabilities)
+        return OutputForm("identity", single, bool(returns_probabilities))
     return OutputForm("sigmoid" if single else "softmax", single, True)
 
 
@@ -65,14 +72,31 @@ def explained_values(raw: np.ndarray, form: OutputForm) -> np.ndarray:
         values = 1.0 / (1.0 + np.exp(-raw))
     else:
         values = raw
+    if form.summed:
+        return np.repeat(values.sum(axis=1, keepdims=True), 2 if form.single else values.shape[1], axis=1)
     if form.single:
         values = np.concatenate([1.0 - values if form.probability else -values, values], axis=1)
     return values
 
 
-def probabilities(raw: np.ndarray, returns_probabilities: bool) -> np.ndarray:
+def reads_as_probabilities(rows: np.ndarray) -> bool:
+    """Whether raw outputs ``(N, n_outputs)`` of a model of unknown kind are probabilities: several
+    outputs, every row in [0, 1] and summing to 1 (a softmax applied inside the model). A single output
+    cannot tell, and is read as a logit unless the model is known to end in a sigmoid."""
+    rows = np.asarray(rows, dtype=np.float64)
+    return bool(rows.ndim == 2 and rows.shape[0] and rows.shape[1] > 1 and np.all(rows >= 0) and np.all(rows <= 1)
+                and np.all(np.abs(rows.sum(axis=1) - 1) <= 1e-4))
+
+
+def returns_probabilities_of(known: Optional[bool], rows: np.ndarray) -> bool:
+    """The adapter's (or the user's) answer when it has one, else what the outputs ``rows`` show."""
+    return bool(known) if known is not None else reads_as_probabilities(rows)
+
+
+def probabilities(raw: np.ndarray, returns_probabilities: Optional[bool]) -> np.ndarray:
     """Class probabilities ``(N, n_classes)``: the prediction of each row."""
     raw = np.asarray(raw, dtype=np.float64)
+    returns_probabilities = returns_probabilities_of(returns_probabilities, raw.reshape(len(raw), -1))
     return explained_values(raw, output_form(raw.reshape(len(raw), -1).shape[1], "probability",
                                              returns_probabilities))
 

@@ -33,7 +33,7 @@ from attribkit.pipeline.encoding import SIDES, Encoding, check_vocabulary, trunc
 from attribkit.pipeline.options import Option
 from attribkit.pipeline.outputs import (
     MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, check_true_label, explained_values, label_names, output_form,
-    probabilities, resolve_target,
+    probabilities, reads_as_probabilities, resolve_target,
 )
 from attribkit.pipeline.planner import Budget, Group, plan
 from attribkit.pipeline.task import MethodResult, MethodSpec, Task
@@ -42,7 +42,8 @@ from attribkit.results import Explanation, Method, Prediction, Target
 #: Options the pipeline reads, for every backend and method.
 PIPELINE_OPTIONS: Tuple[Option, ...] = (
     Option("labels", None, "class names in class order (default: the model's own)", "strings"),
-    Option("model_returns", None, "'logits' or 'probabilities' (default: detected from the model's last layer)",
+    Option("model_returns", None, "'logits' or 'probabilities' (default: detected from the model's last layer, else "
+           "from its outputs: several outputs summing to 1 are probabilities)",
            "choice", choices=MODEL_RETURNS),
     Option("max_length", None, "tokens kept per text (default: the model's and the tokenizer's limit)", "int",
            minimum=1),
@@ -232,6 +233,9 @@ class Pipeline:
                         f"{piece.raw.tolist()}; check its weights and inputs")
         done = [p for p in pieces if items[p.item].error is None]
         n_outputs = done[0].raw.shape[0] if done else 1
+        if done and self.returns_probabilities is None:  # neither the adapter nor the user says: look
+            self.returns_probabilities = reads_as_probabilities(
+                np.stack([row for p in done for row in (p.raw, p.raw_baseline)]))
         config_labels = self.adapter.id2label
         self.labels = label_names(config_labels, n_outputs, self.options.get("labels"))
         self.form = output_form(n_outputs, self.request.output, self.returns_probabilities)
@@ -260,7 +264,8 @@ class Pipeline:
             if self.returns_probabilities and (np.any(rows < 0) or np.any(rows > 1) or (
                     rows.shape[1] > 1 and np.any(np.abs(rows.sum(axis=1) - 1) > 1e-3))):
                 raise ModelError(f"the model's outputs {rows[0].tolist()} are not probabilities, but they are read "
-                                 "as such (model_returns='probabilities', or a last layer with a softmax or sigmoid); "
+                                 "as such (model_returns='probabilities', a last layer with a softmax or sigmoid, "
+                                 "or outputs of other texts of this call that sum to 1); "
                                  "pass model_returns='logits'")
             item.probabilities = probabilities(rows, self.returns_probabilities).mean(axis=0)
             item.target = resolve_target(requested, self.labels, int(np.argmax(item.probabilities)))

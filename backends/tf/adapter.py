@@ -1,10 +1,14 @@
 """How the TensorFlow backend reads a Keras model: its layer, call convention, outputs and limits.
 
-Two kinds of models, one adapter:
+Three kinds of models, one adapter:
 
 - **Hugging Face TF classifiers** (``TFAutoModelForSequenceClassification``),
   called as ``model(input_ids=, attention_mask=).logits``, attributed at
   ``model.<base>.embeddings`` (the module the PyTorch backend uses);
+- **Keras models around one** (a ``keras.Model`` whose ``call`` runs a
+  Hugging Face model and adds a head, a softmax...), called as
+  ``model(input_ids, attention_mask=)`` and attributed at the inner model's
+  embeddings; a softmax inside ``call`` is seen in the outputs;
 - **Keras models over word ids** (``Embedding -> ... -> Dense``) with their
   own word tokenizer, called as ``model(ids)`` on ids padded like
   ``pad_sequences``, attributed at their first ``Embedding`` layer.
@@ -16,9 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import logging
 import os
-from typing import Any, Callable, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -119,6 +124,41 @@ def find_embedding(model: Any) -> Optional[Tuple[Any, str]]:
     return search(model, "")
 
 
+def find_hugging_face_model(model: Any, depth: int = 4) -> Optional[Tuple[Any, str]]:
+    """A Hugging Face model held by a Keras model (an attribute, or an item of a list attribute, searched
+    breadth first down to ``depth`` levels), with its dotted path."""
+    level: List[Tuple[Any, str]] = [(model, "")]
+    seen = {id(model)}
+    for _ in range(depth):
+        below = []
+        for container, prefix in level:
+            for name, value in sorted(vars(container).items()):
+                if name.startswith("_"):
+                    continue
+                values = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+                for index, item in values:
+                    if id(item) in seen or not isinstance(item, tf.Module):
+                        continue
+                    seen.add(id(item))
+                    path = f"{prefix}{name}" if index is None else f"{prefix}{name}.{index}"
+                    if is_hugging_face_model(item):
+                        return item, path
+                    below.append((item, path + "."))
+        level = below
+    return None
+
+
+def wrapper_call(model: Any) -> CallFn:
+    """``model(ids, attention_mask=mask)`` when the model's ``call`` takes an attention mask, else ``model(ids)``."""
+    try:
+        parameters = inspect.signature(model.call).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "attention_mask" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return lambda m, ids, mask: m(ids, attention_mask=mask, training=False)
+    return lambda m, ids, mask: m(ids, training=False)
+
+
 def hugging_face_embeddings(model: Any) -> Tuple[Any, str]:
     """The main layer's ``embeddings`` of a Hugging Face TF model, and its path."""
     prefix = model.base_model_prefix
@@ -129,16 +169,17 @@ def hugging_face_embeddings(model: Any) -> Tuple[Any, str]:
     return embeddings, f"{prefix}.embeddings"
 
 
-def ends_in_probabilities(model: Any) -> bool:
-    """Whether the model's last layer applies a sigmoid or a softmax."""
+def ends_in_probabilities(model: Any) -> Optional[bool]:
+    """``True`` when the model's last layer applies a sigmoid or a softmax; ``None`` (not known: the
+    pipeline looks at the outputs) otherwise."""
     layers = getattr(model, "layers", None) or []
     if not layers:
-        return False
+        return None
     last = layers[-1]
     if type(last).__name__ == "Softmax":
         return True
     activation = getattr(last, "activation", None)
-    return getattr(activation, "__name__", None) in _PROBABILITY_ACTIVATIONS
+    return True if getattr(activation, "__name__", None) in _PROBABILITY_ACTIVATIONS else None
 
 
 def _input_length(model: Any) -> Optional[int]:
@@ -160,6 +201,8 @@ def explained_outputs(raw: Any, form: OutputForm) -> Any:
         values = tf.sigmoid(raw)
     else:
         values = raw
+    if form.summed:
+        return tf.repeat(tf.reduce_sum(values, axis=1, keepdims=True), 2 if form.single else values.shape[1], axis=1)
     if form.single:
         values = tf.concat([1 - values if form.probability else -values, values], axis=1)
     return values
@@ -177,7 +220,8 @@ class KerasAdapter(ModelAdapter):
 
     Besides the :class:`~attribkit.pipeline.ModelAdapter` attributes: ``layer``
     (the attributed Keras layer), ``call`` (``call(model, input_ids,
-    attention_mask) -> raw outputs``), ``keras`` (the model's Keras package)
+    attention_mask) -> raw outputs``), ``masked`` (the model reads an attention
+    mask: it is or holds a Hugging Face model), ``keras`` (the model's Keras package)
     and ``accelerator`` (:mod:`attribkit.backends.tf.accelerator`, or ``None``).
     """
 
@@ -190,16 +234,24 @@ class KerasAdapter(ModelAdapter):
         self.hugging_face = is_hugging_face_model(model)
         self.custom_call = forward is not None
         embeddings = None
-        if self.hugging_face:
-            config = model.config
-            embeddings, path = hugging_face_embeddings(model)
+        inner = (model, "") if self.hugging_face else find_hugging_face_model(model)
+        self.masked = inner is not None
+        if inner is not None:
+            transformer, prefix = inner
+            config = transformer.config
+            embeddings, path = hugging_face_embeddings(transformer)
+            path = f"{prefix}.{path}" if prefix else path
             self.layer, self.layer_name = resolve_layer(model, layer, (embeddings, path))
-            self.call = forward or (lambda m, ids, mask: m(input_ids=ids, attention_mask=mask, training=False).logits)
+            if self.hugging_face:
+                self.call = forward or (lambda m, ids, mask: m(input_ids=ids, attention_mask=mask, training=False).logits)
+                self.returns_probabilities = False if forward is None else None
+            else:
+                self.call = forward or wrapper_call(model)
             self.id2label = getattr(config, "id2label", None)
             self.size = ModelSize.from_config(config)
             self.max_length = position_limit(config, getattr(embeddings, "padding_idx", None))
             self.vocab_size = getattr(config, "vocab_size", None)
-            name = getattr(config, "name_or_path", "") or type(model).__name__
+            name = getattr(config, "name_or_path", "") or type(transformer).__name__
         else:
             self.layer, self.layer_name = resolve_layer(model, layer, find_embedding(model))
             self.call = forward or (lambda m, ids, mask: m(ids, training=False))
@@ -279,7 +331,7 @@ class KerasAdapter(ModelAdapter):
         """``model(input_ids, attention_mask=None) -> (N, n_classes)`` F: alibi's ``AutoModelWrapper``; a
         Functional or Sequential model with ``forward`` not given gets a Functional one (alibi explains
         Keras 3 models only in that form)."""
-        if self.hugging_face or self.custom_call or not is_functional(self.model):
+        if self.masked or self.custom_call or not is_functional(self.model):
             return _wrapper_classes(self.keras)[0](self, form)
         inputs = self.model.inputs[0] if len(self.model.inputs) == 1 else self.model.inputs
         return self.keras.Model(inputs, self.keras.layers.Lambda(

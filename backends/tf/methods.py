@@ -56,7 +56,7 @@ def plain_call(task: Task) -> AlibiCall:
     import tensorflow as tf
 
     adapter = task.adapter
-    mask = {"attention_mask": tf.constant(task.attention_mask, tf.int32)} if adapter.hugging_face else {}
+    mask = {"attention_mask": tf.constant(task.attention_mask, tf.int32)} if adapter.masked else {}
     if task.baseline_ids is not None:
         layer = adapter.layer
         return AlibiCall(adapter.explained_model(task.form), lambda model: layer, task.input_ids.astype(np.int32),

@@ -143,6 +143,8 @@ def explained_outputs(raw: Tensor, form: OutputForm) -> Tensor:
         values = torch.sigmoid(raw)
     else:
         values = raw
+    if form.summed:
+        return values.sum(dim=1, keepdim=True).expand(-1, 2 if form.single else values.shape[1])
     if form.single:
         values = torch.cat([1 - values if form.probability else -values, values], dim=1)
     return values
@@ -179,7 +181,10 @@ class TorchAdapter(ModelAdapter):
         own_config = getattr(model, "config", None)
         self.id2label = getattr(own_config, "id2label", None)
         children = list(model.children())
-        self.returns_probabilities = bool(children) and isinstance(children[-1], (nn.Sigmoid, nn.Softmax))
+        if children and isinstance(children[-1], (nn.Sigmoid, nn.Softmax)):
+            self.returns_probabilities = True
+        elif is_hugging_face_model(model) and forward is None:
+            self.returns_probabilities = False  # Hugging Face classifiers return logits
         self.size = ModelSize.from_config(config)
         self.max_length = position_limit(config, getattr(embeddings_module(model), "padding_idx", None)) \
             if config is not None else None
