@@ -5,6 +5,7 @@ of subword tokens into words.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import List, Literal, Sequence
 
@@ -76,7 +77,9 @@ class Word:
     """A whitespace-delimited word made of one or more tokens.
 
     ``score`` is the sum of its tokens' scores, so word scores keep the
-    completeness property of the token scores.
+    completeness property of the token scores. A ``dropped`` word is text
+    no token covers (a word tokenizer's out-of-vocabulary word or filtered
+    punctuation, or words cut by truncation): it has no tokens and no score.
     """
 
     text: str
@@ -85,14 +88,18 @@ class Word:
     score: float
     token_indices: tuple
     special: bool
+    dropped: bool = False
 
 
-def words(explanation: Explanation, *, include_special: bool = True) -> List[Word]:
+def words(explanation: Explanation, *, include_special: bool = True, include_dropped: bool = False) -> List[Word]:
     """Group subword tokens into words.
 
     Uses character offsets when the explanation has them (tokens whose spans
     touch belong to one word); otherwise the tokenizer's markers: WordPiece
     ``##`` continues a word, BPE ``Ġ`` and SentencePiece ``▁`` start one.
+    With ``include_dropped`` (and offsets), the words of the text that no
+    token covers come too, in text order, marked ``dropped``: the whole text
+    is there to read.
     """
     non_special = ~explanation.special_mask
     has_offsets = bool(np.any(explanation.offsets[non_special, 1] > explanation.offsets[non_special, 0]))
@@ -110,4 +117,26 @@ def words(explanation: Explanation, *, include_special: bool = True) -> List[Wor
             text = "".join(_strip_markers(explanation.tokens[i]) if not special else explanation.tokens[i] for i in group)
         score = float(np.sum(explanation.scores[group]))
         result.append(Word(text, start, end, score, tuple(group), special))
+    if include_dropped and has_offsets:
+        result = _with_dropped_words(explanation.text, result)
     return result
+
+
+def _with_dropped_words(text: str, scored: List[Word]) -> List[Word]:
+    """``scored`` with a dropped :class:`Word` for each run of non-space characters no token covers, in text
+    order (special tokens stay where they are: ``[CLS]`` first, ``[SEP]`` last)."""
+    covered = np.zeros(len(text), dtype=bool)
+    for word in scored:
+        if not word.special:
+            covered[word.start:word.end] = True
+    uncovered = "".join(" " if is_covered else char for char, is_covered in zip(text, covered))
+    dropped = [Word(m.group(), m.start(), m.end(), 0.0, (), False, dropped=True)
+               for m in re.finditer(r"\S+", uncovered)]
+    content = [i for i, word in enumerate(scored) if not word.special]
+    tail = content[-1] + 1 if content else len(scored)  # the special tokens after the text
+    result, queue = [], list(reversed(dropped))
+    for word in scored[:tail]:
+        while queue and not word.special and queue[-1].start < word.start:
+            result.append(queue.pop())
+        result.append(word)
+    return result + queue[::-1] + scored[tail:]

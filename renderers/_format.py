@@ -1,11 +1,39 @@
 """Display strings shared by the renderers."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
+from attribkit.ops import Word, words
 from attribkit.results import Explanation
 
 MISSING = "\u2014"
+#: Longer runs of words without tokens (a truncated text's end) are shown as one marker.
+LONGEST_DROPPED_RUN = 12
+DROPPED_TITLE = "no score: the model did not see this word (dropped by the tokenizer, or cut)"
+
+
+def shown_words(explanation: Explanation, include_special: bool = True) -> List[Word]:
+    """The words a report shows: the whole text, words without tokens marked ``dropped`` (a run of more
+    than :data:`LONGEST_DROPPED_RUN` of them becomes one ``[... N words not seen ...]`` marker)."""
+    result: List[Word] = []
+    run: List[Word] = []
+
+    def flush() -> None:
+        if len(run) > LONGEST_DROPPED_RUN:
+            result.append(Word(f"[\u2026 {len(run):,} words not seen by the model]", run[0].start, run[-1].end,
+                               0.0, (), False, dropped=True))
+        else:
+            result.extend(run)
+        run.clear()
+
+    for word in words(explanation, include_special=include_special, include_dropped=True):
+        if word.dropped:
+            run.append(word)
+            continue
+        flush()
+        result.append(word)
+    flush()
+    return result
 
 
 def true_label(explanation: Explanation) -> Tuple[str, Optional[bool]]:

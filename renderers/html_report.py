@@ -25,8 +25,7 @@ import jinja2
 from attribkit._version import __version__
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
-from attribkit.ops import words
-from attribkit.renderers._format import anchor_rule, completeness_gap, true_label
+from attribkit.renderers._format import DROPPED_TITLE, anchor_rule, completeness_gap, shown_words, true_label
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -49,6 +48,7 @@ class Chip:
     title: str
     style: str
     special: bool
+    dropped: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,12 +87,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _chips(units: Sequence[Tuple[str, float, bool]], normalization: str) -> Tuple[Chip, ...]:
-    """Colour ``(text, raw score, special)`` units by their normalised score."""
-    values = display_values([score for _, score, _ in units], normalization)
+def _chips(units: Sequence[Tuple[str, float, bool]], normalization: str, dropped: Sequence[bool] = ()) -> Tuple[Chip, ...]:
+    """Colour ``(text, raw score, special)`` units by their normalised score; units marked in ``dropped``
+    (words without tokens) have no score and no colour."""
+    dropped = list(dropped) or [False] * len(units)
+    scored = [unit for unit, gone in zip(units, dropped) if not gone]
+    values = iter(display_values([score for _, score, _ in scored], normalization))
     chips = []
-    for (text, score, special), value in zip(units, values):
-        background = colour(value)
+    for (text, score, special), gone in zip(units, dropped):
+        if gone:
+            chips.append(Chip(text, DROPPED_TITLE, "", special, dropped=True))
+            continue
+        background = colour(next(values))
         style = f"background:{hex_colour(background)};color:{hex_colour(text_colour(background))}"
         chips.append(Chip(text, f"score {score:+.4g}", style, special))
     return tuple(chips)
@@ -130,7 +136,8 @@ def _details(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
 def _card(explanation: Explanation, normalization: str) -> Card:
     e = explanation
     gold, matches = true_label(e)
-    word_units = [(w.text, w.score, w.special) for w in words(e)]
+    shown = shown_words(e)
+    word_units = [(w.text, w.score, w.special) for w in shown]
     token_units = list(zip(e.tokens, e.scores.tolist(), e.special_mask.tolist()))
     return Card(
         true_label=gold,
@@ -139,7 +146,7 @@ def _card(explanation: Explanation, normalization: str) -> Card:
         target=e.target.label,
         score=f"{float(e.scores.sum()):.2f}",
         direction=_direction(e.text),
-        words=_chips(word_units, normalization),
+        words=_chips(word_units, normalization, [w.dropped for w in shown]),
         tokens=_chips(token_units, normalization),
         details=_details(e),
         warnings=e.warnings,

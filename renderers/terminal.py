@@ -4,7 +4,9 @@ With colour, each word (or token) is printed on the diverging palette of
 the HTML report and rich wraps the lines to the terminal width. Without
 colour (``NO_COLOR`` set, output not a terminal, or ``color=False``) each
 word is followed by its raw score, ``superb(+0.71)``, so logs and pipes
-keep the numbers.
+keep the numbers. The word view shows the whole text: a word the model did
+not see (a word tokenizer dropped it, or truncation cut it) is dimmed and
+struck through, or printed ``zyzzyva(—)``.
 """
 from __future__ import annotations
 
@@ -21,8 +23,7 @@ from rich.text import Text
 
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
-from attribkit.ops import words
-from attribkit.renderers._format import anchor_rule, completeness_gap, true_label
+from attribkit.renderers._format import MISSING, anchor_rule, completeness_gap, shown_words, true_label
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -54,10 +55,11 @@ def _use_colour(color: Optional[bool]) -> bool:
     return not os.environ.get("NO_COLOR") and sys.stdout.isatty()
 
 
-def _units(explanation: Explanation, view: str, show_special: bool) -> List[Tuple[str, float]]:
-    """``(text, raw score)`` of each word or token to print."""
+def _units(explanation: Explanation, view: str, show_special: bool) -> List[Tuple[str, Optional[float]]]:
+    """``(text, raw score)`` of each word or token to print; the score is ``None`` for a word of the text
+    that has no token (the word view shows the whole text)."""
     if view == "word":
-        return [(w.text, w.score) for w in words(explanation, include_special=show_special)]
+        return [(w.text, None if w.dropped else w.score) for w in shown_words(explanation, show_special)]
     return [
         (token, float(score))
         for token, score, special in zip(explanation.tokens, explanation.scores, explanation.special_mask)
@@ -70,13 +72,21 @@ def _swatch(value: float) -> Style:
     return Style(color=hex_colour(text_colour(background)), bgcolor=hex_colour(background))
 
 
-def _heatmap(units: Sequence[Tuple[str, float]], normalization: str, use_colour: bool) -> Text:
-    """The words separated by spaces: coloured, or each followed by its score."""
+def _heatmap(units: Sequence[Tuple[str, Optional[float]]], normalization: str, use_colour: bool) -> Text:
+    """The words separated by spaces: coloured, or each followed by its score; words without a score are
+    dimmed and struck through, or followed by a dash."""
     line = Text()
-    values = display_values([score for _, score in units], normalization)
-    for i, ((text, score), value) in enumerate(zip(units, values)):
+    values = iter(display_values([score for _, score in units if score is not None], normalization))
+    for i, (text, score) in enumerate(units):
         if i:
             line.append(" ")
+        if score is None:
+            if use_colour:
+                line.append(_printable(text), style="dim strike")
+            else:
+                line.append(f"{_printable(text)}({MISSING})")
+            continue
+        value = next(values)
         if use_colour:
             line.append(_printable(text), style=_swatch(value))
         else:

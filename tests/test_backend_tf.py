@@ -494,6 +494,36 @@ def planted_word_model(keras, tokenizer, planted, maxlen=12, activation="sigmoid
     return model
 
 
+def test_word_model_reports_show_the_whole_text(keras):
+    """Words the Keras tokenizer drops (out of its vocabulary, filtered punctuation) are shown, unscored,
+    in their place, in the HTML and the terminal reports."""
+    import html
+    import re
+
+    tokenizer = keras.preprocessing.text.Tokenizer()  # no oov_token: unknown words vanish
+    tokenizer.fit_on_texts([" ".join(WORDS)])
+    model = planted_word_model(keras, tokenizer, {"superb": 4.0, "awful": -4.0})
+    text = "Honestly, the zyzzyva movie was superb and qwerty!"
+    explanation = attribkit.explain(model, tokenizer, text)
+    assert explanation.tokens == ("the", "movie", "was", "superb", "and")
+    dropped = ["Honestly,", "zyzzyva", "qwerty!"]
+
+    page = attribkit.render(explanation, "html")
+    words_row = page[page.index('class="ak-text ak-words"'):]
+    words_row = words_row[:words_row.index("</div>")]
+    chips = re.findall(r'<span class="ak-chip( ak-dropped)?"[^>]*>([^<]*)</span>', words_row)
+    assert [html.unescape(word) for _, word in chips] == text.split()
+    assert [html.unescape(word) for marked, word in chips if marked] == dropped
+    assert all("style=" not in chip for chip in re.findall(r'<span class="ak-chip ak-dropped"[^>]*>', words_row))
+
+    plain = attribkit.render(explanation, "terminal", color=False, width=200)
+    line = plain.strip().splitlines()[-1]
+    assert re.sub(r"\([^()]*\)(?= |$)", "", line).split() == text.split()
+    for word in dropped:
+        assert f"{word}(\u2014)" in line
+    assert re.search(r"superb\(\+[0-9.]+\)", line)
+
+
 @pytest.mark.parametrize("padding", ["pre", "post"])
 def test_known_answer_word_model(keras, word_tokenizer, padding):
     model = planted_word_model(keras, word_tokenizer, {"superb": 4.0, "wonderful": 4.0, "awful": -4.0})

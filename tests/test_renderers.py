@@ -307,3 +307,21 @@ def test_html_notes_are_shown_escaped_and_output_is_deterministic(make_explanati
     page = attribkit.render([e], "html", notes=["torch and tf agree <b>on 5 of 5</b>"])
     assert "torch and tf agree &lt;b&gt;on 5 of 5&lt;/b&gt;" in page
     assert attribkit.render([e], "html") == attribkit.render([e], "html")
+
+
+def test_words_without_tokens_keep_their_place_and_a_cut_end_is_one_marker():
+    from attribkit.ops import words
+    from attribkit.renderers._format import shown_words
+
+    text = "good " * 3 + " ".join(f"w{i}" for i in range(40))
+    spans = [(0, 4), (5, 9), (10, 14)]  # truncated: only the first three words became tokens
+    explanation = build_explanation(text=text, tokens=["[CLS]", "good", "good", "good", "[SEP]"],
+                                    offsets=[(0, 0), *spans, (0, 0)], scores=[0.0, 1.0, 2.0, 3.0, 0.0])
+    every = words(explanation, include_dropped=True)
+    assert [w.text for w in every] == ["[CLS]", "good", "good", "good"] + [f"w{i}" for i in range(40)] + ["[SEP]"]
+    assert [w.dropped for w in every].count(True) == 40 and every[-1].special
+    assert sum(w.score for w in every) == pytest.approx(6.0)  # dropped words add nothing
+    shown = shown_words(explanation)
+    assert [w.text for w in shown] == ["[CLS]", "good", "good", "good", "[\u2026 40 words not seen by the model]",
+                                      "[SEP]"]
+    assert words(explanation) == [w for w in every if not w.dropped]  # the default is unchanged
