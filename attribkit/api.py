@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
-from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union, overload
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, Union, overload
 
 from attribkit._files import atomic_output, encode_text, write_text
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
@@ -109,10 +110,13 @@ def explain(
     backend_name = backend or host.backend_name_for(model)
     engine = host.backend(backend_name)
     spec = host.method(backend_name, method)
-    pipeline_options, backend_options, method_options = parse_options(options, [
-        ("attribkit", PIPELINE_OPTIONS), (f"backend {backend_name!r}", engine.options),
-        (f"method {method!r}", spec.options),
-    ])
+    try:
+        pipeline_options, backend_options, method_options = parse_options(options, [
+            ("attribkit", PIPELINE_OPTIONS), (f"backend {backend_name!r}", engine.options),
+            (f"method {method!r}", spec.options),
+        ])
+    except InputError as exc:
+        raise InputError(f"{exc}{_rendering_hint(host, options)}") from None
 
     results: List[Any] = [None] * len(texts)
     failures = {}
@@ -152,6 +156,25 @@ def explain(
     if failures:
         raise BatchError(results, failures)
     return results
+
+
+def _rendering_hint(host: Any, options: Mapping[str, Any]) -> str:
+    """A pointer to :func:`render` when options given to ``explain`` are options of a renderer."""
+    found = {}
+    for name, renderer in sorted(host.renderers.items()):
+        try:
+            parameters = inspect.signature(renderer.function).parameters
+        except (TypeError, ValueError):
+            continue
+        for option in options:
+            if option in parameters and parameters[option].kind is inspect.Parameter.KEYWORD_ONLY:
+                found.setdefault(option, name)
+    if not found:
+        return ""
+    first, renderer = next(iter(found.items()))
+    return (f". {sorted(found)} shape how explanations are shown, not computed: pass them to "
+            f"attribkit.render(explanations, {renderer!r}, {first}=...)" +
+            ("; attribkit.normalize(scores, how) scales scores themselves" if "normalization" in found else ""))
 
 
 def _finish(host: Any, explanation: Explanation) -> Explanation:

@@ -25,6 +25,7 @@ import jinja2
 from attribkit._version import __version__
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
+from attribkit.ops import normalize
 from attribkit.renderers._format import DROPPED_TITLE, anchor_rule, completeness_gap, shown_words, true_label
 from attribkit.renderers._palette import (
     check_normalization,
@@ -36,6 +37,8 @@ from attribkit.renderers._palette import (
 )
 from attribkit.results import Explanation
 
+#: The tooltip of the Attribution Score: what the figure is (Captum's table sums the normalised scores).
+SCORE_TITLE = "sum of the scores as normalised for the colours ({normalization}); raw sum {raw:+.4g}"
 #: The policy written into every standalone page: no script, no network.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -60,6 +63,7 @@ class Card:
     predicted: str
     target: str
     score: str
+    score_title: str
     direction: str
     words: Tuple[Chip, ...]
     tokens: Tuple[Chip, ...]
@@ -144,7 +148,8 @@ def _card(explanation: Explanation, normalization: str) -> Card:
         true_label_matches=matches,
         predicted=f"{e.prediction.label} ({e.prediction.probability:.2f})",
         target=e.target.label,
-        score=f"{float(e.scores.sum()):.2f}",
+        score=f"{float(normalize(e.scores, normalization).sum()):.2f}",
+        score_title=SCORE_TITLE.format(normalization=normalization, raw=float(e.scores.sum())),
         direction=_direction(e.text),
         words=_chips(word_units, normalization, [w.dropped for w in shown]),
         tokens=_chips(token_units, normalization),

@@ -78,6 +78,9 @@ def test_per_text_backend_errors_are_kept_per_item():
         (dict(n_steps=10**9), InputError, "n_steps=1000000000 is more than 10000"),
         (dict(errors="ignore"), InputError, "errors must be one of"),
         (dict(backend="nope"), attribkit.AttribkitError, r"unknown backend 'nope'; available: "),
+        (dict(normalization="l2"), InputError, r"unknown option\(s\) \['normalization'\].*pass them to "
+         r"attribkit.render\(explanations, 'html', normalization=...\); attribkit.normalize"),
+        (dict(view="token"), InputError, r"attribkit.render\(explanations, 'terminal', view=...\)"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):

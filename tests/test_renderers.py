@@ -50,11 +50,23 @@ def test_html_table_has_captum_columns_and_values():
     page = parse_page(attribkit.render(explanation, "html"))
     assert [th.text for th in page.find("th")] == CAPTUM_COLUMNS
     cells = [td.text.strip() for td in page.find("td")][:4]
-    assert cells == ["positive", "positive (0.90)", "positive", f"{explanation.scores.sum():.2f}"]
+    scores = explanation.scores
+    assert cells == ["positive", "positive (0.90)", "positive", f"{scores.sum() / np.abs(scores).max():.2f}"]
     details = " ".join(dd.text for dd in page.find("dd"))
     for expected in ("integrated_gradients", "output=probability", "n_steps=50", "baseline=pad",
                      "tiny-test-model (TestModel)", "test (test)", "0.001", "0.25% of |F(x)"):
         assert expected in details
+
+
+@pytest.mark.parametrize("normalization", ["l2", "none"])
+def test_attribution_score_follows_the_normalisation_shown(normalization):
+    explanation = build_explanation(scores=[0.0, 3.0, -1.0, 2.0, 0.5, 0.0])
+    page = parse_page(attribkit.render(explanation, "html", normalization=normalization))
+    score = [td.text.strip() for td in page.find("td")][3]
+    scores = explanation.scores
+    # Captum's table (seeds 000/001/004): attributions / torch.norm(attributions), then .sum()
+    expected = scores.sum() / np.linalg.norm(scores) if normalization == "l2" else scores.sum()
+    assert score == f"{expected:.2f}" and float(score) != pytest.approx(scores.sum() / np.abs(scores).max(), abs=0.01)
 
 
 def test_html_shows_warnings_and_a_wrong_prediction():
