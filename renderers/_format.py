@@ -49,6 +49,14 @@ def true_label(explanation: Explanation) -> Tuple[str, Optional[bool]]:
     return str(gold), str(gold) == prediction.label
 
 
+def explained(explanation: Explanation) -> str:
+    """What the scores explain, as the Attribution Label: the target class, or the sum of the outputs
+    (``output="sum"``, where the target does not change the scores)."""
+    if explanation.method.output == "sum":
+        return "sum of the outputs"
+    return explanation.target.label
+
+
 def completeness_gap(explanation: Explanation) -> Optional[str]:
     """``"0.004 (0.57% of |F(x) - F(baseline)|)"``, or ``None`` when the gap is unknown."""
     gap = explanation.completeness_gap

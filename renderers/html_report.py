@@ -26,7 +26,9 @@ from attribkit._version import __version__
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import normalize
-from attribkit.renderers._format import DROPPED_TITLE, anchor_rule, completeness_gap, shown_words, true_label
+from attribkit.renderers._format import (
+    DROPPED_TITLE, anchor_rule, completeness_gap, explained, shown_words, true_label,
+)
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -147,7 +149,7 @@ def _card(explanation: Explanation, normalization: str) -> Card:
         true_label=gold,
         true_label_matches=matches,
         predicted=f"{e.prediction.label} ({e.prediction.probability:.2f})",
-        target=e.target.label,
+        target=explained(e),
         score=f"{float(normalize(e.scores, normalization).sum()):.2f}",
         score_title=SCORE_TITLE.format(normalization=normalization, raw=float(e.scores.sum())),
         direction=_direction(e.text),

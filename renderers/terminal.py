@@ -23,7 +23,7 @@ from rich.text import Text
 
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
-from attribkit.renderers._format import MISSING, anchor_rule, completeness_gap, shown_words, true_label
+from attribkit.renderers._format import MISSING, anchor_rule, completeness_gap, explained, shown_words, true_label
 from attribkit.renderers._palette import (
     check_normalization,
     colour,
@@ -99,7 +99,7 @@ def _summary(explanation: Explanation) -> Text:
     e = explanation
     parts = [
         f"predicted {e.prediction.label} ({e.prediction.probability:.2f})",
-        f"target {e.target.label}",
+        f"target {explained(e)}",
         f"true {true_label(e)[0]}",
         f"{e.method.name} ({e.method.output})",
     ]

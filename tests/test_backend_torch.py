@@ -619,6 +619,8 @@ def test_model_returns_can_be_forced_but_not_against_the_outputs(tokenizer):
         p = float(sigmoid(tokenizer(TEXT, return_tensors="pt").input_ids)[0, 0])
     np.testing.assert_allclose(as_probabilities.prediction.probabilities, [1 - p, p], rtol=1e-6)
     np.testing.assert_allclose(as_logits.prediction.probabilities[1], 1 / (1 + np.exp(-p)), rtol=1e-6)
+    assert "the model returns probabilities, so output='logit' explains its raw output" in " ".join(
+        attribkit.explain(sigmoid, tokenizer, TEXT, output="logit").warnings)
     relu = make_classifier(tokenizer, "relu")  # outputs above 1: read as probabilities they would be nonsense
     with pytest.raises(ModelError, match="are not probabilities, but they are read as such"):
         attribkit.explain(relu, tokenizer, TEXT, target=1, model_returns="probabilities")
@@ -686,6 +688,10 @@ def test_training_mode_is_restored_and_reported(tokenizer):
     np.testing.assert_array_equal(explanation.scores, reference.scores)
     assert any("training mode" in warning for warning in explanation.warnings)
     assert not any("training mode" in warning for warning in reference.warnings)
+    # a module in training mode that nothing random depends on (seed 000's wrapper of an eval BERT) is not reported
+    wrapper = make_classifier(tokenizer, "sigmoid")
+    wrapper.training = True  # nn.Module() starts in training mode; its dropout and BERT are in eval mode
+    assert not any("training mode" in w for w in attribkit.explain(wrapper, tokenizer, TEXT).warnings)
 
 
 def test_non_finite_outputs_raise_model_error(tokenizer, bert):

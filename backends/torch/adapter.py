@@ -32,9 +32,15 @@ CPU_MEMORY_BUDGET_MB = 128
 #: How much faster a GPU is than one CPU thread, for the planner's fixed costs.
 GPU_THREADS = 64
 TRAINING_MODE_WARNING = (
-    "the model was in training mode (dropout active); attribkit explained it in eval mode and "
-    "restored training mode afterwards"
+    "the model was in training mode (dropout or batch normalisation active); attribkit explained it in eval "
+    "mode and restored training mode afterwards"
 )
+
+
+def _random_in_training(module: nn.Module) -> bool:
+    """A module whose outputs differ in training mode (dropout with p > 0, batch normalisation), in it."""
+    dropout = isinstance(module, nn.modules.dropout._DropoutNd) and module.p > 0
+    return module.training and (dropout or isinstance(module, nn.modules.batchnorm._BatchNorm))
 
 HALF_PRECISION_WARNING = (
     "the model's {dtype} weights were explained in float32 (widened for the call, then restored): gradients "
@@ -203,7 +209,7 @@ class TorchAdapter(ModelAdapter):
         """Inside the call the model is in eval mode (dropout off) and in float32 (half-precision weights are
         widened, which is exact); every module's mode and every tensor's dtype are restored after it."""
         modes = [(module, module.training) for module in self.model.modules()]
-        notes: List[str] = [TRAINING_MODE_WARNING] if any(training for _, training in modes) else []
+        notes: List[str] = [TRAINING_MODE_WARNING] if any(map(_random_in_training, self.model.modules())) else []
         half = [(tensor, tensor.dtype) for tensor in itertools.chain(self.model.parameters(), self.model.buffers())
                 if tensor.dtype in (torch.float16, torch.bfloat16)]
         if half:
