@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
 import click
 
 from attribkit._files import same_file
+from attribkit._quiet import quiet_frameworks
 from attribkit.errors import AttribkitError, InputError
 
 #: Texts explained per backend call; the progress bar advances per chunk.
@@ -264,7 +265,10 @@ def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[InputLine], ba
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="attribkit")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Show the frameworks' own start-up notices (TensorFlow, CUDA, transformers), hidden by default.")
+@click.pass_context
+def main(context: click.Context, verbose: bool) -> None:
     """Explain text classifiers (PyTorch via Captum, TensorFlow via alibi) and render the results.
 
     \b
@@ -274,6 +278,8 @@ def main() -> None:
       attribkit render results.jsonl --format html --out report.html
       attribkit plugins
     """
+    if not verbose:
+        context.with_resource(quiet_frameworks())
 
 
 @main.command()

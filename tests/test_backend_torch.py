@@ -26,7 +26,7 @@ from attribkit import MethodResult, Option  # noqa: E402
 from attribkit.plugins import PluginHost, get_host, reset_host  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO_MODEL = ROOT / "attribkit" / "data" / "demo_model"
+DEMO_MODEL = ROOT / "tests" / "data" / "tiny_sentiment"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 POSITIVE = ["good", "great", "superb", "excellent", "wonderful", "loved"]
 NEGATIVE = ["bad", "awful", "terrible", "boring", "dull", "hated"]
@@ -160,7 +160,7 @@ def trained(tokenizer):
 def demo():
     """``(model, tokenizer)`` of the project's demo model."""
     if not (DEMO_MODEL / "config.json").is_file():
-        pytest.skip("the demo model is not in attribkit/data/demo_model")
+        pytest.skip("the tiny model is not in tests/data/tiny_sentiment")
     model = transformers.BertForSequenceClassification.from_pretrained(DEMO_MODEL, local_files_only=True)
     return model.eval(), transformers.AutoTokenizer.from_pretrained(DEMO_MODEL, local_files_only=True)
 

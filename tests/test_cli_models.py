@@ -85,3 +85,31 @@ def test_torch_command_does_not_import_tensorflow():
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout[:done.stdout.rindex("TF-")])["tokens"]
     assert done.stdout.rstrip().endswith("TF-ABSENT")
+
+
+@pytest.mark.parametrize("framework", ["tf", "torch"])
+def test_a_command_prints_nothing_but_the_explanation(framework, tmp_path):
+    """TensorFlow's C++ notices, the CUDA probe and transformers' notices stay hidden; ``--verbose`` shows them."""
+    pytest.importorskip("tensorflow" if framework == "tf" else "torch")
+    import torch
+    import transformers
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=30, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=32, initializer_range=0.5)
+    transformers.BertForSequenceClassification(config).save_pretrained(tmp_path / "model")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "dull", "film"]
+    (tmp_path / "model" / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    transformers.BertTokenizerFast(tmp_path / "model" / "vocab.txt").save_pretrained(tmp_path / "model")
+    command = [sys.executable, "-m", "attribkit.cli", "explain", "--framework", framework, "-m",
+               str(tmp_path / "model"), "--n-steps", "4", "A dull film"]
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("TF_CPP", "TRANSFORMERS_", "USE_TF", "USE_TORCH"))}
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr == ""
+    assert done.stdout.startswith("predicted ") and "dull(" in done.stdout
+    if framework == "tf":
+        loud = subprocess.run(command[:3] + ["--verbose"] + command[3:], capture_output=True, text=True,
+                              env=environment, timeout=300)
+        assert loud.returncode == 0 and loud.stderr.strip()

@@ -283,3 +283,31 @@ def test_too_few_samples_for_the_features_is_refused_with_the_minimum(black_box)
                 if method == "kernel_shap" else attribkit.explain(model, None, text, method=method, n_samples=3)
     results = attribkit.explain(model, None, [text, "superb"], method="lime", n_samples=3, errors="return")
     assert isinstance(results[0], attribkit.MethodError) and results[1].scores.sum() != 0  # one word: enough
+
+
+@pytest.mark.parametrize("method, options", [("deeplift", {}), ("gradient_shap", dict(n_samples=8, seed=0)),
+                                             ("kernel_shap", dict(n_samples=64, seed=0)),
+                                             ("integrated_gradients", dict(n_steps=4))])
+def test_every_method_with_a_completeness_notion_says_how_complete_it_is(twins, method, options):
+    """The gap is |sum of scores - (F(x) - F(baseline))| computed here from the model's own outputs; a gap
+    over 5 % of the difference is a warning that names what to change."""
+    import torch
+
+    pt_model, _, tokenizer = twins
+    explained = attribkit.explain(pt_model, tokenizer, TEXTS, backend="torch", method=method, target=1, **options)
+    for e in explained:
+        ids = torch.tensor(e.token_ids)[None]
+        baseline = torch.where(torch.tensor(e.special_mask), ids, torch.full_like(ids, tokenizer.pad_token_id))
+        with torch.no_grad():
+            difference = float(torch.softmax(pt_model(ids).logits, -1)[0, 1]
+                               - torch.softmax(pt_model(baseline).logits, -1)[0, 1])
+        assert e.output_difference == pytest.approx(difference, abs=1e-5)
+        assert e.completeness_gap == pytest.approx(abs(float(e.scores.sum()) - difference), abs=1e-5)
+        flagged = [w for w in e.warnings if w.startswith("completeness gap")]
+        assert bool(flagged) == (e.completeness_gap > 0.05 * abs(difference))
+        if flagged:
+            advice = {"deeplift": "prefer integrated_gradients", "gradient_shap": "increase n_samples",
+                      "kernel_shap": "increase n_samples", "integrated_gradients": "increase n_steps"}[method]
+            assert advice in flagged[0]
+    if method == "deeplift":  # attention and layer norm break DeepLIFT's rescale rule on this BERT
+        assert any(e.warnings for e in explained)

@@ -89,6 +89,10 @@ def test_words_from_offsets_sum_subword_scores():
     )
     result = words(e, include_special=False)
     assert [w.text for w in result] == ["unbelievably", "good"]
+    ranked = top_k(e, 2, words=True)  # 0.1 + 0.2 + 0.3 = 0.6 beats "good" (0.5); no "##ably" piece
+    assert [(w.text, round(w.score, 6)) for w in ranked] == [("unbelievably", 0.6), ("good", 0.5)]
+    assert [w.text for w in top_k(e, 1, words=True, by="negative")] == ["good"]
+    assert [r.token for r in top_k(e, 1)] == ["good"]
     assert result[0].score == pytest.approx(0.6) and result[0].token_indices == (1, 2, 3)
     assert sum(w.score for w in words(e)) == pytest.approx(e.scores.sum())
 

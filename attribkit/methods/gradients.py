@@ -66,7 +66,7 @@ def gradient_shap(task: Task) -> MethodResult:
         points = baseline[None] + alphas * (noisy - baseline[None])
         grads = gradients(task, points.astype(values.dtype), np.zeros(size, dtype=np.int64))
         total += ((noisy - baseline[None]) * grads).sum(axis=0)
-    return MethodResult((total / n_samples)[None], params={"n_samples": n_samples, "stdevs": stdevs})
+    return MethodResult((total / n_samples)[None], completeness=True, params={"n_samples": n_samples, "stdevs": stdevs})
 
 
 #: ``(name, function, description, sampling, options)``; each needs the ``"gradients"`` capability.

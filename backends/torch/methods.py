@@ -8,6 +8,7 @@ Captum are imported inside the functions, so the plugin imports without them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import random
 import warnings
@@ -166,7 +167,7 @@ def deeplift(task: Task) -> MethodResult:
                 additional_forward_args=t.layer_args)
     attributions = numpy(attributions)
     delta = attributions.reshape(task.batch, -1).sum(axis=1) - task.output_differences()
-    return MethodResult(attributions, convergence_delta=delta)
+    return MethodResult(attributions, convergence_delta=delta, completeness=True)
 
 
 @seeded
@@ -184,7 +185,7 @@ def gradient_shap(task: Task) -> MethodResult:
     attributions = GradientShap(t.layer_forward).attribute(
         t.values(), baselines=t.baseline_values(), n_samples=n_samples, stdevs=stdevs, target=t.targets,
         additional_forward_args=t.layer_args)
-    return MethodResult(numpy(attributions), params={"n_samples": n_samples, "stdevs": stdevs})
+    return MethodResult(numpy(attributions), completeness=True, params={"n_samples": n_samples, "stdevs": stdevs})
 
 
 def occlusion(task: Task) -> MethodResult:
@@ -257,7 +258,7 @@ def kernel_shap(task: Task) -> MethodResult:
     t = Tensors(task)
     explainer = KernelShap(t.layer_forward)
     explainer.interpretable_model = WeightedLeastSquares(0.0)
-    return _surrogate(t, explainer, n_samples, {"n_samples": n_samples})
+    return dataclasses.replace(_surrogate(t, explainer, n_samples, {"n_samples": n_samples}), completeness=True)
 
 
 def _surrogate(t: Tensors, explainer: Any, n_samples: int, params: Dict[str, Any]) -> MethodResult:

@@ -1,7 +1,8 @@
-"""Tests for the bundled demo sentiment model in ``attribkit/data/demo_model``.
+"""The tiny trained sentiment model the tests use (``tests/data/tiny_sentiment``).
 
-The model and its corpus are built by ``scripts/make_corpus.py`` and
-``scripts/train_demo_model.py``; see ``docs/demo-model.md``.
+A 2-layer BERT trained from scratch on a synthetic corpus: a real trained model small enough for fast
+tests. The model and its corpus are built by ``scripts/make_corpus.py`` and
+``scripts/train_demo_model.py``; see the last section of ``docs/demo-model.md``.
 """
 
 import importlib.util
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL_DIR = ROOT / "attribkit" / "data" / "demo_model"
+MODEL_DIR = ROOT / "tests" / "data" / "tiny_sentiment"
 CORPUS_DIR = ROOT / "data" / "corpus"
 SHIPPED_FILES = [
     "config.json",
