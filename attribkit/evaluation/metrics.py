@@ -12,19 +12,31 @@ Spearman's and Kendall's rank correlations (scipy).
 """
 from __future__ import annotations
 
-from typing import Callable, List, Optional
+import importlib
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
+from attribkit.errors import MethodError
 from attribkit.evaluation.rationales import runs
 from attribkit.evaluation.run import MetricBatch
 from attribkit.evaluation.spec import RATIONALE, MetricValue
 from attribkit.hookspecs import hookimpl
+from attribkit.pipeline.options import Option
 
 #: Changes of probability smaller than this have no sign (sign agreement).
 SIGN_TOLERANCE = 1e-7
 #: ERASER's IOU threshold for a predicted span to match a human one.
 IOU_THRESHOLD = 0.5
+
+
+def _library(module: str, metric: str) -> Any:
+    """``module`` imported, or a :class:`MethodError` naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MethodError(f"metric {metric!r} needs {module.split('.')[0]}: pip install \"attribkit[evaluate]\"") \
+            from None
 
 
 # -- faithfulness: ERASER --------------------------------------------------------------------------------
@@ -180,16 +192,15 @@ def _iou(a: tuple, b: tuple) -> float:
 def auprc(batch: MetricBatch) -> List[MetricValue]:
     """ERASER's AUPRC: the area under the precision-recall curve of the scores against the human rationale
     (scikit-learn's ``precision_recall_curve`` and ``auc``). Higher is better."""
-    from sklearn.metrics import auc, precision_recall_curve
-
+    metrics = _library("sklearn.metrics", "auprc")
     values = []
     for row in range(len(batch)):
         human = batch.rationales[row]
         if human.all():
             values.append(MetricValue(None, note="the rationale covers every unit"))
             continue
-        precision, recall, _ = precision_recall_curve(human, batch.scores[row])
-        values.append(MetricValue(float(auc(recall, precision))))
+        precision, recall, _ = metrics.precision_recall_curve(human, batch.scores[row])
+        values.append(MetricValue(float(metrics.auc(recall, precision))))
     return values
 
 
@@ -207,23 +218,19 @@ def _correlation(function: Callable) -> Callable[[np.ndarray, np.ndarray], Metri
 
 def spearman(a: np.ndarray, b: np.ndarray) -> MetricValue:
     """Spearman's rank correlation of two methods' token scores on one text (scipy)."""
-    from scipy.stats import spearmanr
-
-    return _correlation(lambda x, y: tuple(spearmanr(x, y)))(a, b)
+    stats = _library("scipy.stats", "spearman")
+    return _correlation(lambda x, y: tuple(stats.spearmanr(x, y)))(a, b)
 
 
 def kendall(a: np.ndarray, b: np.ndarray) -> MetricValue:
     """Kendall's tau-b of two methods' token scores on one text (scipy)."""
-    from scipy.stats import kendalltau
+    stats = _library("scipy.stats", "kendall")
+    return _correlation(lambda x, y: tuple(stats.kendalltau(x, y)))(a, b)
 
-    return _correlation(lambda x, y: tuple(kendalltau(x, y)))(a, b)
 
-
-def _top_k_option() -> tuple:
-    from attribkit.pipeline.options import Option
-
-    return (Option("rationale_top_k", None, "units in the explanation's hard rationale (default: as many as the "
-                   "human rationale has)", "int", minimum=1),)
+#: The option of the metrics that turn scores into a hard rationale.
+TOP_K = Option("rationale_top_k", None, "units in the explanation's hard rationale (default: as many as the human "
+               "rationale has)", "int", minimum=1)
 
 
 #: ``(name, function, higher_is_better, kind, cost, extra)``.
@@ -234,8 +241,8 @@ METRICS = (
     ("insertion", insertion, True, "faithfulness", "up to curve_steps + 1 passes", {}),
     ("sign_agreement", sign_agreement, True, "faithfulness", "one pass per unit", {}),
     ("completeness_gap", completeness_gap, False, "faithfulness", "none (read from the explanation)", {}),
-    ("token_f1", token_f1, True, "plausibility", "none", {"needs": (RATIONALE,), "options": _top_k_option()}),
-    ("iou_f1", iou_f1, True, "plausibility", "none", {"needs": (RATIONALE,), "options": _top_k_option()}),
+    ("token_f1", token_f1, True, "plausibility", "none", {"needs": (RATIONALE,), "options": (TOP_K,)}),
+    ("iou_f1", iou_f1, True, "plausibility", "none", {"needs": (RATIONALE,), "options": (TOP_K,)}),
     ("auprc", auprc, True, "plausibility", "none", {"needs": (RATIONALE,)}),
     ("spearman", spearman, True, "agreement", "none", {"pairwise": True}),
     ("kendall", kendall, True, "agreement", "none", {"pairwise": True}),
