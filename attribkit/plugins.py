@@ -25,9 +25,8 @@ import pluggy
 
 from attribkit import hookspecs
 from attribkit._version import __version__
-from attribkit.backend import ANY_BACKEND, Backend, BackendSpec, MethodSpec, RendererSpec
+from attribkit.backend import ANY_BACKEND, METRIC_KINDS, Backend, BackendSpec, MethodSpec, MetricSpec, RendererSpec
 from attribkit.errors import AttribkitError, BackendUnavailable, InputError, MethodError, ModelError, PluginError
-from attribkit.evaluation.spec import METRIC_KINDS, MetricSpec
 from attribkit.pipeline.options import Option
 
 #: The built-in plugins, by name and import path, in the order they are asked to recognise a model.

@@ -21,7 +21,8 @@ import numpy as np
 from attribkit.errors import AttribkitError, InputError, MethodError, PluginError
 from attribkit.evaluation import rationales as rationale_masks
 from attribkit.evaluation.result import Evaluation, Item, MetricInfo, Problem, Score, problems_text
-from attribkit.evaluation.spec import RATIONALE, MetricSpec, MetricValue
+from attribkit.backend import MetricSpec
+from attribkit.evaluation.spec import RATIONALE, MetricValue
 from attribkit.methods.perturbation import Features, evaluate as predict_kept, features
 from attribkit.pipeline.adapter import ModelAdapter
 from attribkit.pipeline.encoding import check_vocabulary

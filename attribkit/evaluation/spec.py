@@ -1,46 +1,13 @@
-"""What a metric is: its registration record and the value it returns (a leaf module, numpy only)."""
+"""What a metric returns for one explanation (:class:`MetricValue`); its registration record is
+:class:`attribkit.backend.MetricSpec`, with the host's other records."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional
 
-from attribkit.pipeline.options import Option
-
-#: What a metric measures: the model's behaviour, agreement with people, or agreement between methods.
-METRIC_KINDS = ("faithfulness", "plausibility", "agreement")
 #: ``needs`` of a metric computed only for explanations that come with a human rationale.
 RATIONALE = "rationale"
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """A registered metric (see ``attribkit_register_metrics``).
-
-    Attributes:
-        name: what users pass in ``metrics=``.
-        function: ``function(batch) -> list`` (one entry per row), or ``function(scores_a, scores_b) -> float``
-            when ``pairwise``.
-        higher_is_better: the direction of a better explanation.
-        kind: one of :data:`METRIC_KINDS`.
-        description: one line.
-        cost: its cost in forward passes, in words.
-        needs: ``("rationale",)``: computed only where a human rationale is given.
-        options: the options it reads from ``batch.settings``.
-        pairwise: compares two explanations of one text.
-        plugin: the plugin that registered it.
-    """
-
-    name: str
-    function: Callable[..., Any]
-    higher_is_better: bool
-    kind: str = "faithfulness"
-    description: str = ""
-    cost: str = ""
-    needs: Tuple[str, ...] = ()
-    options: Tuple[Option, ...] = ()
-    pairwise: bool = False
-    plugin: str = ""
 
 
 @dataclass(frozen=True)
