@@ -387,6 +387,7 @@ def plugins(as_json: bool) -> None:
         provides = sorted(
             [f"backend:{s.name}" for s in host.backends.values() if s.plugin == record.name]
             + [f"renderer:{s.name}" for s in host.renderers.values() if s.plugin == record.name]
+            + [f"metric:{s.name}" for s in host.metrics.values() if s.plugin == record.name]
         )
         methods = sorted(f"{s.backend}:{s.name}" for s in host.methods.values() if s.plugin == record.name)
         rows.append({"name": record.name, "version": record.version, "distribution": record.distribution,

@@ -321,6 +321,7 @@ def evaluate(
 
     model_specs = [spec for spec in specs if not spec.pairwise]
     results: Dict[int, Dict[str, Any]] = {}
+    model_name = getattr(model, "name_or_path", None) or type(model).__name__
     if good and model_specs:
         request = ExplainRequest(
             method=EVALUATION_STEP, targets=[explanations[i].target.index for i in good], output="probability",
@@ -328,6 +329,7 @@ def evaluate(
             method_options={"granularity": common["granularity"], "replacement": common["replacement"]})
         try:
             adapter = engine.adapt(model, tokenizer, layer=layer, options=backend_options)
+            model_name = adapter.info.name
             with model_lock(adapter.model):
                 pipeline = EvaluationPipeline(adapter, request, [explanations[i] for i in good],
                                               [masks[i] for i in good], model_specs, settings)
@@ -357,14 +359,13 @@ def evaluate(
         if spec.pairwise:
             scores.extend(pairwise_scores(spec, explanations, good, problems))
 
-    first = next((explanations[i] for i in good), None)
     return finished(Evaluation(
         items=tuple(Item(e.text, e.method.name, e.model.backend, e.target.label) if isinstance(e, Explanation)
                     else Item("", "", "", "") for e in explanations),
         metrics=tuple(MetricInfo(s.name, s.kind, s.higher_is_better, s.description, s.cost, s.pairwise)
                       for s in specs),
         scores=tuple(scores),
-        settings={"backend": backend_name, "model": first.model.name if first is not None else "",
+        settings={"backend": backend_name, "model": model_name,
                   "output": "probability", **{k: list(v) if isinstance(v, tuple) else v for k, v in common.items()}},
         errors=tuple(problems),
     ), errors)
