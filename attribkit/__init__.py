@@ -32,6 +32,7 @@ from attribkit.errors import (
     TokenizerError,
 )
 from attribkit.backend import Backend
+from attribkit.evaluation import Evaluation, EvaluationError, MetricBatch, MetricValue, evaluate
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import normalize, top_k, words
 from attribkit.pipeline import (
@@ -46,7 +47,7 @@ __all__ = [
     "Explanation", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
     "top_k", "normalize", "words", "get_host", "register_plugin",
     "Backend", "ModelAdapter", "Task", "MethodResult", "Option", "ModelSize", "WordTokenizer", "ANY_BACKEND",
-    "explained_values",
+    "explained_values", "evaluate", "Evaluation", "EvaluationError", "MetricBatch", "MetricValue",
     "AttribkitError", "InputError", "TargetError", "ModelError", "TokenizerError", "MethodError",
     "SchemaError", "PluginError", "BackendUnavailable", "BatchError",
 ]

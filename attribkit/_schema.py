@@ -1,9 +1,10 @@
-"""The shipped JSON Schema of an explanation, and validation against it (a leaf module)."""
+"""The shipped JSON Schemas (an explanation's, an evaluation's) and validation against them (a leaf module)."""
 from __future__ import annotations
 
 import functools
 import json
 import re
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Mapping
 
@@ -15,41 +16,78 @@ SCHEMA_VERSION = "1.1"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 
-@functools.lru_cache(maxsize=1)
-def schema() -> dict:
-    """The JSON Schema of one explanation (``attribkit/schema/explanation-1.json``)."""
-    text = resources.files("attribkit").joinpath(f"schema/explanation-{SCHEMA_MAJOR}.json").read_text("utf-8")
+@dataclass(frozen=True)
+class Document:
+    """One kind of JSON document attribkit writes: ``attribkit/schema/{kind}-{major}.json``.
+
+    Attributes:
+        kind: ``"explanation"`` or ``"evaluation"``: the schema file's name and the word in messages.
+        version: the ``major.minor`` version written; a reader refuses a newer major version.
+    """
+
+    kind: str
+    version: str
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def schema(self) -> dict:
+        return _load(self.kind, self.major)
+
+    def check_version(self, data: Mapping[str, Any]) -> None:
+        """Raise :class:`SchemaError` unless ``data`` was written with a schema this attribkit reads."""
+        version = data.get("schema_version")
+        if not isinstance(version, str) or not re.fullmatch(r"[0-9]+\.[0-9]+", version):
+            raise SchemaError(f"not an attribkit {self.kind}: schema_version is {version!r}, expected "
+                              f"'{self.version}'")
+        major = int(version.split(".")[0])
+        if major > self.major:
+            raise SchemaError(
+                f"written with {self.kind} schema {version} (attribkit {data.get('attribkit_version', '?')}); "
+                f"this attribkit reads schema {self.major}.x: upgrade attribkit to read it"
+            )
+        if major < self.major:
+            raise SchemaError(f"schema {version} is older than this attribkit supports ({self.major}.x)")
+
+    def validate(self, data: Any) -> None:
+        """Raise :class:`SchemaError` naming the first field of ``data`` that breaks the schema."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"expected a JSON object for an {self.kind}, got {type(data).__name__}")
+        self.check_version(data)
+        error = next(iter(sorted(_validator(self.kind, self.major).iter_errors(data), key=lambda e: list(e.path))),
+                     None)
+        if error is not None:
+            where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+            raise SchemaError(f"invalid {self.kind} at {where}: {error.message}")
+
+
+@functools.lru_cache(maxsize=None)
+def _load(kind: str, major: int) -> dict:
+    text = resources.files("attribkit").joinpath(f"schema/{kind}-{major}.json").read_text("utf-8")
     return json.loads(text)
 
 
-@functools.lru_cache(maxsize=1)
-def _validator() -> Any:
+@functools.lru_cache(maxsize=None)
+def _validator(kind: str, major: int) -> Any:
     import jsonschema
 
-    return jsonschema.Draft202012Validator(schema())
+    return jsonschema.Draft202012Validator(_load(kind, major))
+
+
+EXPLANATION = Document("explanation", SCHEMA_VERSION)
+
+
+def schema() -> dict:
+    """The JSON Schema of one explanation (``attribkit/schema/explanation-1.json``)."""
+    return EXPLANATION.schema()
 
 
 def check_version(data: Mapping[str, Any]) -> None:
-    """Raise :class:`SchemaError` unless ``data`` was written with a schema this attribkit reads."""
-    version = data.get("schema_version")
-    if not isinstance(version, str) or not re.fullmatch(r"[0-9]+\.[0-9]+", version):
-        raise SchemaError(f"not an attribkit explanation: schema_version is {version!r}, expected '{SCHEMA_VERSION}'")
-    major = int(version.split(".")[0])
-    if major > SCHEMA_MAJOR:
-        raise SchemaError(
-            f"written with explanation schema {version} (attribkit {data.get('attribkit_version', '?')}); "
-            f"this attribkit reads schema {SCHEMA_MAJOR}.x: upgrade attribkit to read it"
-        )
-    if major < SCHEMA_MAJOR:
-        raise SchemaError(f"schema {version} is older than this attribkit supports ({SCHEMA_MAJOR}.x)")
+    """Raise :class:`SchemaError` unless ``data`` was written with an explanation schema this attribkit reads."""
+    EXPLANATION.check_version(data)
 
 
 def validate(data: Any) -> None:
-    """Raise :class:`SchemaError` naming the first field of ``data`` that breaks the schema."""
-    if not isinstance(data, Mapping):
-        raise SchemaError(f"expected a JSON object for an explanation, got {type(data).__name__}")
-    check_version(data)
-    error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise SchemaError(f"invalid explanation at {where}: {error.message}")
+    """Raise :class:`SchemaError` naming the first field of an explanation ``data`` that breaks the schema."""
+    EXPLANATION.validate(data)

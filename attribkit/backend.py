@@ -22,7 +22,8 @@ from attribkit.pipeline.run import ExplainRequest
 from attribkit.pipeline.task import ANY_BACKEND, MethodSpec
 from attribkit.results import Explanation
 
-__all__ = ["ANY_BACKEND", "Backend", "BackendSpec", "ExplainRequest", "ItemResult", "MethodSpec", "RendererSpec"]
+__all__ = ["ANY_BACKEND", "Backend", "BackendSpec", "ExplainRequest", "ItemResult", "METRIC_KINDS", "MethodSpec",
+           "MetricSpec", "RendererSpec"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,40 @@ class BackendSpec:
     def missing(self) -> List[str]:
         """Required modules that cannot be imported here (without importing them)."""
         return [name for name in self.requires if importlib.util.find_spec(name) is None]
+
+
+#: What a metric measures: the model's behaviour, agreement with people, or agreement between methods.
+METRIC_KINDS = ("faithfulness", "plausibility", "agreement")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A registered metric (see ``attribkit_register_metrics``).
+
+    Attributes:
+        name: what users pass in ``metrics=``.
+        function: ``function(batch) -> list`` (one entry per row), or ``function(scores_a, scores_b) -> float``
+            when ``pairwise``.
+        higher_is_better: the direction of a better explanation.
+        kind: one of :data:`METRIC_KINDS`.
+        description: one line.
+        cost: its cost in forward passes, in words.
+        needs: ``("rationale",)``: computed only where a human rationale is given.
+        options: the options it reads from ``batch.settings``.
+        pairwise: compares two explanations of one text.
+        plugin: the plugin that registered it.
+    """
+
+    name: str
+    function: Callable[..., Any]
+    higher_is_better: bool
+    kind: str = "faithfulness"
+    description: str = ""
+    cost: str = ""
+    needs: Tuple[str, ...] = ()
+    options: Tuple[Option, ...] = ()
+    pairwise: bool = False
+    plugin: str = ""
 
 
 ItemResult = Union[Explanation, AttribkitError]

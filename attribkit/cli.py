@@ -101,12 +101,15 @@ class InputLine:
         text: the text, or ``None`` when the line could not be read.
         label: its gold label, if the input gives one.
         problem: why the line could not be read (the other lines still are).
+        rationale: the words or ``[start, end]`` character spans a person marked, if the input gives them
+            (``attribkit compare`` measures plausibility against them).
     """
 
     where: str
     text: Optional[str]
     label: Any = None
     problem: Optional[str] = None
+    rationale: Any = None
 
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -116,7 +119,7 @@ def read_inputs(source: str) -> List[InputLine]:
     """The texts of a text file (one per line), a JSON Lines file (``.jsonl``/``.ndjson``) or ``-`` (stdin).
 
     JSON Lines lines are strings or objects with ``"text"`` and an optional
-    ``"label"``. Standard input is read as JSON Lines when its first line is a
+    ``"label"`` and ``"rationale"``. Standard input is read as JSON Lines when its first line is a
     JSON object with a ``"text"`` string, else as plain text. A line that
     cannot be read (not UTF-8, not JSON, no text) is returned with its
     problem; the others are read as usual.
@@ -155,7 +158,7 @@ def read_inputs(source: str) -> List[InputLine]:
         if isinstance(value, str):
             items.append(InputLine(where, value))
         elif isinstance(value, dict) and isinstance(value.get("text"), str):
-            items.append(InputLine(where, value["text"], value.get("label")))
+            items.append(InputLine(where, value["text"], value.get("label"), rationale=value.get("rationale")))
         else:
             items.append(InputLine(where, None, problem='expected a string or an object with a "text" string'))
     if not items:
@@ -390,6 +393,7 @@ def plugins(as_json: bool) -> None:
         provides = sorted(
             [f"backend:{s.name}" for s in host.backends.values() if s.plugin == record.name]
             + [f"renderer:{s.name}" for s in host.renderers.values() if s.plugin == record.name]
+            + [f"metric:{s.name}" for s in host.metrics.values() if s.plugin == record.name]
         )
         methods = sorted(f"{s.backend}:{s.name}" for s in host.methods.values() if s.plugin == record.name)
         rows.append({"name": record.name, "version": record.version, "distribution": record.distribution,
@@ -527,6 +531,179 @@ def demo(out: str, frameworks: Tuple[str, ...]) -> None:
 
     check_writable(out)
     run_demo(out=out, frameworks=list(frameworks) or None)
+
+
+#: What ``attribkit compare`` writes, by the suffix of ``--out``.
+COMPARE_FORMATS = {".html": "html", ".htm": "html", ".json": "json"}
+
+
+def options_per_method(extra: dict, backend: str, methods: Sequence[str]) -> dict:
+    """``{method: its -O options}``: each method gets the options it, the pipeline or the backend declares; an
+    option none of them declares is an error naming the valid ones."""
+    from attribkit.pipeline import PIPELINE_OPTIONS, parse_options
+    from attribkit.plugins import get_host
+
+    host = get_host()
+    shared = [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options)]
+    split = {}
+    for method in methods:
+        groups = shared + [(f"method {method!r}", host.method(backend, method).options)]
+        names = {option.name for _, options in groups for option in options}
+        split[method] = {name: value for name, value in extra.items() if name in names}
+        parse_options(split[method], groups)
+    unused = sorted(set(extra) - {name for options in split.values() for name in options})
+    if unused:
+        raise InputError(f"-O {', '.join(unused)}: no method of {list(methods)} reads it; `attribkit methods` lists "
+                         "each method's options")
+    return split
+
+
+def print_comparison(evaluation: Any) -> None:
+    """The methods x metrics table (mean ± standard deviation, the best mean marked) and the methods' rank
+    agreement, on stdout (rich; the plugins' names and texts escaped)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from attribkit.renderers.compare_html import metrics_table
+
+    table = metrics_table(evaluation)
+    console = Console()
+    view = Table(title="methods x metrics: mean \u00b1 std (texts)", caption="\u2191 higher is better, \u2193 lower "
+                 "is better, \u2605 the best mean")
+    view.add_column("metric")
+    for method in table.methods:
+        view.add_column(escape(printable(method)), justify="right")
+    for name, arrow, _, cells in table.rows:
+        view.add_row(escape(f"{name} {arrow}"), *(f"[bold green]{escape(c.text)} \u2605[/]" if c.best
+                                                  else escape(c.text) for c in cells))
+    console.print(view)
+    for name, matrix in table.agreement:
+        agreement = Table(title=f"agreement between methods: {escape(name)} (mean over texts)")
+        agreement.add_column("")
+        for method in table.methods:
+            agreement.add_column(escape(printable(method)), justify="right")
+        for method, values in matrix:
+            agreement.add_row(escape(printable(method)), *values)
+        console.print(agreement)
+
+
+@main.command()
+@click.option("-m", "--model", help="Hugging Face model name or local path (default: the bundled demo model).")
+@click.option("--framework", default="auto", show_default=True, metavar="BACKEND",
+              help="The backend that loads the model (`attribkit plugins` lists them); auto = the first installed.")
+@click.option("--methods", default="integrated_gradients,lime,occlusion", show_default=True,
+              help="Comma-separated attribution methods to compare.")
+@click.option("-i", "--input", "input_path", required=True,
+              help='Texts: one per line, or JSONL ({"text", "label", "rationale"}: words or [start, end] spans).')
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N texts of the input.")
+@click.option("--metrics", help="Comma-separated metrics (default: every registered one; `attribkit metrics`).")
+@click.option("-o", "--out", help="Write the comparison as HTML (.html) or the evaluation as JSON (.json).")
+@click.option("--n-steps", type=click.IntRange(min=1),
+              help="Integration steps (default: 50; 300 for the bundled model).")
+@click.option("-O", "--option", "extra", multiple=True, metavar="NAME=VALUE",
+              help="An option of a method, the backend or the pipeline, given to the methods that read it "
+                   "(repeatable): -O n_samples=300 -O seed=0.")
+@click.option("-M", "--metric-option", "metric_extra", multiple=True, metavar="NAME=VALUE",
+              help="An option of the metrics (repeatable): -M replacement=pad -M fractions=[0.1,0.2].")
+@user_errors
+def compare(model: Optional[str], framework: str, methods: str, input_path: str, limit: Optional[int],
+            metrics: Optional[str], out: Optional[str], n_steps: Optional[int], extra: Tuple[str, ...],
+            metric_extra: Tuple[str, ...]) -> None:
+    """Explain every text with every method and measure which explanation to trust.
+
+    Prints a methods x metrics table (faithfulness, plausibility where the
+    input gives rationales, and the methods' rank agreement) with the mean
+    and spread of each metric and the best method marked; see docs/metrics.md.
+
+    \b
+    Examples:
+      attribkit compare --input data/corpus/heldout.jsonl --limit 50 --out compare.html
+      attribkit compare --framework tf --methods occlusion,lime -i texts.jsonl -o compare.json
+    """
+    import attribkit
+    from attribkit._files import write_text
+    from attribkit.demo import DEMO_N_STEPS
+    from attribkit.renderers.compare_html import render_compare_html
+
+    names = [name.strip() for name in methods.split(",") if name.strip()]
+    if not names:
+        raise InputError("--methods: give at least one method, e.g. --methods integrated_gradients,occlusion")
+    fmt = COMPARE_FORMATS.get(Path(out).suffix.lower()) if out else None
+    if out and fmt is None:
+        raise InputError(f"--out {out!r}: give a .html file (the page) or a .json file (the evaluation)")
+    if out and same_file(input_path, out):
+        raise InputError(f"--out {out!r} is the input file; write the comparison to another file")
+    check_writable(out)
+    items = read_inputs(input_path)[:limit]
+    backend = choose_backend(framework)
+    per_method = options_per_method(parse_extra(extra), backend, names)
+    chosen_metrics = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None
+    loaded, tokenizer = load_model(model, backend)
+    steps = n_steps or (50 if model else DEMO_N_STEPS)
+    explanations, problems = [], []
+    for name in names:
+        made, failed = explain_in_chunks(loaded, tokenizer, items, backend,
+                                         dict(method=name, n_steps=steps, **per_method[name]))
+        explanations += made
+        problems += [f"{name}: {problem}" for problem in failed]
+    if not explanations:
+        fail("\n".join(problems) or "nothing was explained")
+    rationales = {item.text: item.rationale for item in items if item.rationale is not None}
+    evaluation = attribkit.evaluate(loaded, tokenizer, explanations, chosen_metrics, backend=backend,
+                                    rationales=[rationales.get(e.text) for e in explanations], errors="return",
+                                    **parse_extra(metric_extra))
+    print_comparison(evaluation)
+    if fmt == "html":
+        write_text(out, render_compare_html(explanations, evaluation))
+    elif fmt == "json":
+        write_text(out, evaluation.to_json(indent=1))
+    if out:
+        click.echo(f"wrote the comparison of {len(explanations)} explanation(s) to {out}", err=True)
+    where = {item.text: item.where for item in reversed(items)}
+    for problem in evaluation.errors:
+        if problem.item is None:
+            problems.append(str(problem))
+            continue
+        explanation = explanations[problem.item]
+        metric = f", metric {problem.metric!r}" if problem.metric else ""
+        problems.append(f"{where.get(explanation.text, f'item {problem.item}')} ({explanation.method.name}{metric}): "
+                        f"{problem.message}")
+    if problems:
+        fail("\n".join(problems))
+
+
+@main.command("metrics")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def metrics_command(as_json: bool) -> None:
+    """List the evaluation metrics: kind, direction, cost in forward passes and options.
+
+    \b
+    Example:
+      attribkit metrics
+    """
+    from attribkit.plugins import get_host
+
+    rows = [{"metric": spec.name, "kind": spec.kind, "higher_is_better": spec.higher_is_better,
+             "cost": spec.cost, "needs": list(spec.needs), "pairwise": spec.pairwise, "plugin": spec.plugin,
+             "description": spec.description, "options": [o.name for o in spec.options]}
+            for spec in get_host().metrics.values()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="attribkit metrics", show_lines=True)
+    for column in ("metric", "kind", "better", "forward passes", "plugin", "description"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(printable(str(value))) for value in (
+            row["metric"], row["kind"] + (" (needs rationales)" if row["needs"] else ""),
+            "higher" if row["higher_is_better"] else "lower", row["cost"], row["plugin"], row["description"])))
+    Console().print(table)
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,3 +106,33 @@ def attribkit_explanation_warnings(explanation: "Explanation") -> Optional[Seque
     :param explanation: the explanation the backend produced.
     :return: warning messages (plain text), or ``None``.
     """
+
+
+@hookspec
+def attribkit_register_metrics(register: Callable[..., None]) -> None:
+    """Register evaluation metrics (see ``docs/metrics.md``).
+
+    Call ``register(name, function, *, higher_is_better, kind="faithfulness",
+    description="", cost="", needs=(), options=(), pairwise=False)``:
+
+    - ``name``: what users pass in ``metrics=`` of :func:`attribkit.evaluate`.
+    - ``function``: ``function(batch: attribkit.MetricBatch) -> list`` with one
+      entry per row of the batch: a number, a :class:`attribkit.MetricValue`
+      (a value with its figures) or ``None`` (no value for that row). The batch
+      gives each row's explanation, its tokens' scores, their ranking, the
+      human rationale when there is one, and ``batch.predict(keep_masks)``:
+      the model's probability of the explained class on copies of the texts
+      with tokens removed, through the pipeline and the backend, batched.
+      With ``pairwise=True``, ``function(scores_a, scores_b) -> float``
+      compares two explanations of one text (their content tokens' scores).
+    - ``higher_is_better``: the direction, used to mark the best method.
+    - ``kind``: ``"faithfulness"``, ``"plausibility"`` or ``"agreement"``.
+    - ``cost``: its cost in forward passes, in words, for ``attribkit metrics``.
+    - ``needs``: ``("rationale",)`` for a metric computed only for
+      explanations that come with a human rationale.
+    - ``options``: the :class:`attribkit.Option` s it reads from ``batch.settings``.
+
+    Two plugins registering one name is an error that names both.
+
+    :param register: the host's registration callback.
+    """

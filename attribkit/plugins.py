@@ -25,7 +25,7 @@ import pluggy
 
 from attribkit import hookspecs
 from attribkit._version import __version__
-from attribkit.backend import ANY_BACKEND, Backend, BackendSpec, MethodSpec, RendererSpec
+from attribkit.backend import ANY_BACKEND, METRIC_KINDS, Backend, BackendSpec, MethodSpec, MetricSpec, RendererSpec
 from attribkit.errors import AttribkitError, BackendUnavailable, InputError, MethodError, ModelError, PluginError
 from attribkit.pipeline.options import Option
 
@@ -38,12 +38,14 @@ BUILTIN_PLUGINS = (
     ("json", "attribkit.renderers.json_text"),
     ("checks", "attribkit.checks"),
     ("methods", "attribkit.methods"),
+    ("metrics", "attribkit.evaluation.metrics"),
 )
 ENTRY_POINT_GROUP = "attribkit"
 ENV_ALLOW = "ATTRIBKIT_PLUGINS"
 ENV_BLOCK = "ATTRIBKIT_DISABLE_PLUGINS"
 
-REGISTRATION_HOOKS = ("attribkit_register_backends", "attribkit_register_methods", "attribkit_register_renderers")
+REGISTRATION_HOOKS = ("attribkit_register_backends", "attribkit_register_methods", "attribkit_register_renderers",
+                      "attribkit_register_metrics")
 
 
 @dataclass
@@ -77,6 +79,7 @@ class PluginHost:
         self.backends: Dict[str, BackendSpec] = {}
         self.methods: Dict[Tuple[str, str], MethodSpec] = {}
         self.renderers: Dict[str, RendererSpec] = {}
+        self.metrics: Dict[str, MetricSpec] = {}
         self._backend_instances: Dict[str, Backend] = {}
 
     # -- loading -----------------------------------------------------------
@@ -168,6 +171,7 @@ class PluginHost:
             "attribkit_register_backends": functools.partial(self._stage_backend, record, staged),
             "attribkit_register_methods": functools.partial(self._stage_method, record, staged),
             "attribkit_register_renderers": functools.partial(self._stage_renderer, record, staged),
+            "attribkit_register_metrics": functools.partial(self._stage_metric, record, staged),
         }
         try:
             for hook in REGISTRATION_HOOKS:
@@ -180,7 +184,7 @@ class PluginHost:
             return
         # Commit only once the whole plugin registered cleanly.
         for kind, spec in staged:
-            {"backend": self.backends, "method": self.methods, "renderer": self.renderers}[kind][
+            {"backend": self.backends, "method": self.methods, "renderer": self.renderers, "metric": self.metrics}[kind][
                 (spec.backend, spec.name) if kind == "method" else spec.name
             ] = spec
         licences = [spec.licence for kind, spec in staged if kind == "backend" and spec.licence]
@@ -220,6 +224,20 @@ class PluginHost:
                         extension: str, description: str = "", streams: bool = False) -> None:
         self._check_duplicate(record, self.renderers, name, staged, "renderer", "renderer")
         staged.append(("renderer", RendererSpec(name, function, extension, description, record.name, bool(streams))))
+
+    def _stage_metric(self, record: PluginRecord, staged: List, name: str, function: Callable[..., Any], *,
+                      higher_is_better: bool, kind: str = "faithfulness", description: str = "", cost: str = "",
+                      needs: Iterable[str] = (), options: Iterable[Option] = (), pairwise: bool = False) -> None:
+        options = tuple(options)
+        if not all(isinstance(option, Option) for option in options):
+            raise TypeError(f"metric {name!r}: options must be attribkit.Option objects")
+        if kind not in METRIC_KINDS:
+            raise ValueError(f"metric {name!r}: kind must be one of {METRIC_KINDS}, got {kind!r}")
+        if not isinstance(higher_is_better, bool):
+            raise TypeError(f"metric {name!r}: higher_is_better must be True or False")
+        self._check_duplicate(record, self.metrics, name, staged, "metric", "metric")
+        staged.append(("metric", MetricSpec(name, function, higher_is_better, kind, description, cost,
+                                            tuple(needs), options, bool(pairwise), record.name)))
 
     # -- lookups -------------------------------------------------------------
     def backend(self, name: str) -> Backend:
@@ -290,6 +308,14 @@ class PluginHost:
             return False
         capabilities = set(getattr(self.backends.get(backend), "capabilities", ()))
         return set(spec.needs) <= capabilities
+
+    def metric(self, name: str) -> MetricSpec:
+        """The evaluation metric registered as ``name``."""
+        spec = self.metrics.get(name)
+        if spec is None:
+            raise InputError(f"unknown metric {name!r}; available: {sorted(self.metrics)} (attribkit metrics lists "
+                             f"them){self._blocked_note(name)}")
+        return spec
 
     def renderer(self, name: str) -> RendererSpec:
         spec = self.renderers.get(name)

@@ -1,4 +1,4 @@
-"""An example attribkit plugin: a lexicon backend, its exact method, a Markdown renderer and a check.
+"""An example attribkit plugin: a lexicon backend, its exact method, a Markdown renderer, a check and a metric.
 
 Everything here goes through attribkit's public API; a built-in plugin can
 do nothing this one cannot. The backend is a model adapter (attribkit's
@@ -149,6 +149,25 @@ def attribkit_backend_for_model(model):
 def attribkit_register_methods(register):
     register("integrated_gradients", "lexicon", integrated_gradients,
              description="exact IG from the baseline's words (example plugin)")
+
+
+def top_token_drop(batch: attribkit.MetricBatch) -> List[attribkit.MetricValue]:
+    """How much the explained class's probability falls when the explanation's most important unit alone is
+    removed: ``p(x) - p(x without its top unit)``, for every backend (``batch.predict`` runs the model)."""
+    keep = [~batch.top(row, 1)[None, :] for row in range(len(batch))]
+    values = []
+    for row, (p, (after,)) in enumerate(zip(batch.probabilities, batch.predict(keep))):
+        if not len(batch.scores[row]):
+            values.append(attribkit.MetricValue(None, note="no token to remove"))
+            continue
+        values.append(attribkit.MetricValue(float(p - after), {"removed": int(batch.ranking(row)[0])}))
+    return values
+
+
+@attribkit.hookimpl
+def attribkit_register_metrics(register):
+    register("top_token_drop", top_token_drop, higher_is_better=True, kind="faithfulness", cost="one pass",
+             description="probability drop when the top unit alone is removed (example plugin)")
 
 
 @attribkit.hookimpl
