@@ -50,11 +50,16 @@ def sentiment_words():
                     "complain", "letdown", "disappointed", "nightmare", "impressed", "gem", "stars", "star"}
 
 
-def augment(encoded, tokenizer, lexicon, rng, pad_share=0.25):
-    """Two lessons for attributions that point at the sentiment words: a word outside the lexicon replaced
-    by [PAD] leaves the label as it is, and the all-[PAD] baseline of Integrated Gradients says nothing
-    (both classes 1/2)."""
+def augment(encoded, texts, tokenizer, lexicon, rng, pad_share):
+    """Three lessons for attributions that point at the sentiment words, as ``(ids, neutral ids)``.
+
+    - ``ids``: a share of the words outside the lexicon replaced by [PAD]; the label stays as it is.
+    - ``neutral``: the text with every lexicon word replaced by [PAD] (what is left carries no sentiment),
+      and the Integrated Gradients baseline (every token [PAD] but [CLS] and [SEP]): both say nothing,
+      so they are trained towards 1/2 for each class.
+    """
     ids = encoded["input_ids"].clone()
+    neutral = encoded["input_ids"].clone()
     special = torch.tensor([[t in tokenizer.all_special_ids and t != tokenizer.pad_token_id for t in row]
                             for row in ids.tolist()])
     real = encoded["attention_mask"].bool() & ~special
@@ -63,13 +68,12 @@ def augment(encoded, tokenizer, lexicon, rng, pad_share=0.25):
             if word is None or not real[row, position]:
                 continue
             start, end = encoded.word_to_chars(row, word)
-            if encoded_texts[row][start:end].lower().strip(".,;!?") not in lexicon and rng.random() < pad_share:
+            if texts[row][start:end].lower().strip(".,;!?") in lexicon:
+                neutral[row, position] = tokenizer.pad_token_id
+            elif rng.random() < pad_share:
                 ids[row, position] = tokenizer.pad_token_id
     baseline = encoded["input_ids"].masked_fill(real, tokenizer.pad_token_id)
-    return ids, baseline
-
-
-encoded_texts = []
+    return ids, torch.cat([neutral, baseline])
 
 
 def trained_names(model, train_layers: int):
@@ -87,6 +91,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pad-share", type=float, default=0.4, help="share of non-sentiment words padded")
+    parser.add_argument("--neutral-weight", type=float, default=0.5, help="weight of the neutral lessons")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
 
@@ -109,17 +115,16 @@ def main() -> None:
         order = rng.permutation(len(rows)) if shuffle else np.arange(len(rows))
         for start in range(0, len(rows), args.batch_size):
             chunk = [rows[i] for i in order[start:start + args.batch_size]]
-            encoded_texts[:] = [r["text"] for r in chunk]
-            encoded = tokenizer(encoded_texts, padding=True, truncation=True, max_length=64,
-                                return_tensors="pt")
+            texts = [r["text"] for r in chunk]
+            encoded = tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
             labels = torch.tensor([LABELS.index(r["label"]) for r in chunk])
-            yield encoded, labels
+            yield encoded, texts, labels
 
     def accuracy(rows):
         model.eval()
         right = 0
         with torch.no_grad():
-            for encoded, labels in batches(rows, False, None):
+            for encoded, _, labels in batches(rows, False, None):
                 right += int((model(**encoded).logits.argmax(-1) == labels).sum())
         return right / len(rows)
 
@@ -134,13 +139,13 @@ def main() -> None:
     for epoch in range(args.epochs):
         model.train()
         total = 0.0
-        for encoded, labels in batches(train, True, rng):
-            ids, baseline = augment(encoded, tokenizer, lexicon, rng)
+        for encoded, texts, labels in batches(train, True, rng):
+            ids, neutral = augment(encoded, texts, tokenizer, lexicon, rng, args.pad_share)
             mask = encoded["attention_mask"]
             loss = torch.nn.functional.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, labels)
-            half = torch.full((len(labels), 2), 0.5)
-            loss = loss + 0.5 * torch.nn.functional.cross_entropy(
-                model(input_ids=baseline, attention_mask=mask).logits, half)
+            half = torch.full((len(neutral), 2), 0.5)
+            loss = loss + args.neutral_weight * torch.nn.functional.cross_entropy(
+                model(input_ids=neutral, attention_mask=torch.cat([mask, mask])).logits, half)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
