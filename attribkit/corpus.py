@@ -24,6 +24,7 @@ import dataclasses
 import io
 import itertools
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -42,8 +43,8 @@ __all__ = ["CHUNK", "ENGINES", "CorpusItem", "CorpusSummary", "read_corpus", "ex
 CHUNK = 8
 #: Where a corpus run computes.
 ENGINES = ("local", "ray")
-#: Items sent to Ray in one Ray Data run (a multiple of :data:`CHUNK`): the driver holds one window of
-#: texts, not the corpus; each window starts the actor pool, and so loads the model, once per worker.
+#: Items sent to Ray in one Ray Data run: the driver holds one window of texts, not the corpus; each
+#: window starts the actor pool, and so loads the model, once per worker.
 RAY_WINDOW = 20_000
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -72,14 +73,6 @@ class CorpusItem:
     label: Any = None
     fields: Mapping[str, Any] = field(default_factory=dict)
     problem: Optional[str] = None
-
-    def to_row(self) -> str:
-        """The item as one JSON string (how it travels to a Ray worker)."""
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=True)
-
-    @classmethod
-    def from_row(cls, row: str) -> "CorpusItem":
-        return cls(**json.loads(row))
 
 
 def id_key(value: Any) -> str:
@@ -301,15 +294,15 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[List[Any]]:
         yield chunk
 
 
-def _local(load: Loader, items: Iterable[CorpusItem], options: Mapping[str, Any], chunk_size: int,
-           **_: Any) -> Iterator[Record]:
+def _local(load: Loader, chunks: Iterable[List[CorpusItem]], options: Mapping[str, Any], **_: Any) -> Iterator[Record]:
     model, tokenizer = load()
-    for chunk in _chunks(items, chunk_size):
+    for chunk in chunks:
         yield from explain_items(model, tokenizer, chunk, options)
 
 
 class RayExplainer:
-    """A Ray Data actor: loads the model once, then explains batches of items (JSON rows) into JSON records."""
+    """A Ray Data actor: loads the model once, then explains chunks of items (one JSON row each) into JSON
+    records."""
 
     def __init__(self, load: Loader, options: Mapping[str, Any]):
         self.model, self.tokenizer = load()
@@ -318,15 +311,16 @@ class RayExplainer:
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         import numpy as np
 
-        items = [CorpusItem.from_row(row) for row in batch["item"]]
-        records = explain_items(self.model, self.tokenizer, items, self.options)
-        return {"record": np.array([record_line(r).decode("utf-8") for r in records], dtype=object)}
+        records = [explain_items(self.model, self.tokenizer, [CorpusItem(**item) for item in json.loads(row)],
+                                 self.options) for row in batch["chunk"]]
+        return {"records": np.array(["".join(record_line(r).decode("utf-8") for r in chunk) for chunk in records],
+                                    dtype=object)}
 
 
-def _ray(load: Loader, items: Iterable[CorpusItem], options: Mapping[str, Any], chunk_size: int, *,
-         workers: int = 1, gpus_per_worker: float = 0, address: Optional[str] = None,
-         window: int = RAY_WINDOW) -> Iterator[Record]:
-    """The records of ``items`` computed by a Ray Data actor pool of ``workers``, in input order.
+def _ray(load: Loader, chunks: Iterable[List[CorpusItem]], options: Mapping[str, Any], *, workers: int = 1,
+         gpus_per_worker: float = 0, address: Optional[str] = None, window: int = RAY_WINDOW // CHUNK) -> Iterator[Record]:
+    """The records of ``chunks`` computed by a Ray Data actor pool of ``workers``, in input order: a chunk
+    is one row, explained by one call of one actor, as the local engine explains it.
 
     Joins the running Ray of this process, else ``address`` (or ``RAY_ADDRESS``), else starts a local
     Ray, stopped at the end.
@@ -335,6 +329,7 @@ def _ray(load: Loader, items: Iterable[CorpusItem], options: Mapping[str, Any], 
         import ray
     except ImportError:
         raise InputError('engine "ray" needs Ray: pip install "attribkit[ray]"') from None
+    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-run execution plans: not the user's business
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
@@ -342,15 +337,14 @@ def _ray(load: Loader, items: Iterable[CorpusItem], options: Mapping[str, Any], 
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False
-        window = max(chunk_size, window // chunk_size * chunk_size)
-        for part in _chunks(items, window):
-            rows = [{"item": item.to_row()} for item in part]
-            dataset = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // chunk_size))
-            explained = dataset.map_batches(RayExplainer, fn_constructor_args=(load, dict(options)),
-                                            batch_size=chunk_size, concurrency=workers, num_cpus=1,
+        for part in _chunks(chunks, window):
+            rows = [{"chunk": json.dumps([dataclasses.asdict(item) for item in chunk])} for chunk in part]
+            dataset = ray.data.from_items(rows, override_num_blocks=len(rows))
+            explained = dataset.map_batches(RayExplainer, fn_constructor_args=(load, dict(options)), batch_size=1,
+                                            compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1,
                                             num_gpus=gpus_per_worker or None, batch_format="numpy")
             for row in explained.iter_rows():
-                yield _parse_record(row["record"])
+                yield from (_parse_record(line) for line in row["records"].split("\n") if line)
     finally:
         if started:
             ray.shutdown()
@@ -380,10 +374,12 @@ def iter_corpus(model: Any, tokenizer: Any, source: Source, *, load: Optional[Lo
             raise InputError(f"{name} must be a positive integer, got {value!r}")
     if load is None:
         load = _Loaded(model, tokenizer)
-    items = (item for item in read_corpus(source, text_column=text_column, label_column=label_column,
-                                          id_column=id_column) if not skip(item.id))
-    return _ENGINES[engine](load, items, options, chunk_size, workers=workers, gpus_per_worker=gpus_per_worker,
-                            address=address)
+    items = read_corpus(source, text_column=text_column, label_column=label_column, id_column=id_column)
+    # Chunks are cut by position in the input before the finished items are left out, so a resumed run
+    # explains the others in the chunks an uninterrupted run would.
+    chunks = ([item for item in chunk if not skip(item.id)] for chunk in _chunks(items, chunk_size))
+    return _ENGINES[engine](load, (chunk for chunk in chunks if chunk), options, workers=workers,
+                            gpus_per_worker=gpus_per_worker, address=address)
 
 
 @dataclass(frozen=True)
