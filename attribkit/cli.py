@@ -6,6 +6,7 @@ problem and exits non-zero, without a traceback.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import json
 import os
@@ -171,6 +172,7 @@ def main() -> None:
       attribkit explain "The movie is superb"
       attribkit explain --framework tf --format html --out report.html "Not good at all"
       attribkit render results.jsonl --format html --out report.html
+      attribkit explain --input corpus.jsonl --out results.jsonl && attribkit summarize results.jsonl
       attribkit plugins
     """
 
@@ -326,6 +328,56 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
     if first is None:
         raise InputError(f"{file} holds no explanations")
     write_output(itertools.chain([first], explanations), fmt, out)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-f", "--format", "fmt", type=click.Choice(["terminal", "json", "html"]),
+              help="terminal, json or html (default: from --out, else terminal).")
+@click.option("-o", "--out", help="Write here instead of stdout (.json, .html).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Words per class.")
+@click.option("--min-count", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Leave out words seen fewer times than this.")
+@click.option("--mistakes", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the most confident mistakes to show.")
+@user_errors
+def summarize(file: str, fmt: Optional[str], out: Optional[str], top: int, min_count: int, mistakes: int) -> None:
+    """Summarise a corpus run's results: per class the words with the largest mean attribution, the most
+    confident mistakes (when gold labels were given), and the completeness gaps.
+
+    \b
+    Examples:
+      attribkit summarize results.jsonl
+      attribkit summarize results.jsonl --out summary.html
+      attribkit summarize results.jsonl --format json > summary.json
+    """
+    from attribkit import summary as summaries
+    from attribkit._files import write_text
+    from attribkit.serialize import iter_records
+
+    if out and same_file(file, out):
+        raise InputError(f"--out {out!r} is the file being summarised; write to another file")
+    fmt = fmt or {".json": "json", ".html": "html", ".htm": "html"}.get(Path(out or "").suffix.lower(), "terminal")
+    check_writable(out)
+    result = summaries.summarize(iter_records(file), top=top, min_count=min_count, mistakes=mistakes)
+    if not result.explained and not result.failed:
+        raise InputError(f"{file} holds no results")
+    if fmt == "terminal":
+        from rich.console import Console
+
+        if out is None:
+            summaries.print_summary(result)
+            return
+        console = Console(record=True, file=io.StringIO(), width=120, color_system=None)
+        summaries.print_summary(result, console)
+        text = console.export_text()
+    else:
+        text = summaries.to_json(result) if fmt == "json" else summaries.to_html(result)
+    if out is None:
+        click.echo(text)
+    else:
+        write_text(out, text)
+        click.echo(f"wrote the summary of {result.explained + result.failed} record(s) to {out}", err=True)
 
 
 @main.command()
