@@ -11,24 +11,18 @@ import itertools
 import json
 import os
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 import click
 
 from attribkit._files import same_file
+from attribkit._text import printable
 from attribkit.corpus import JSONL_SUFFIXES
 from attribkit.errors import AttribkitError, InputError
 
 #: Failures listed on stderr at the end of a run; the output's error records hold them all.
 SHOWN_FAILURES = 20
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences) shown as ``\\x1b``-style escapes."""
-    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" and c != "\n"
-                   else c for c in str(text))
 
 
 def fail(message: str) -> None:

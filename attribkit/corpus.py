@@ -264,7 +264,7 @@ def count_items(source: Source) -> Optional[int]:
 def explain_items(model: Any, tokenizer: Any, items: Sequence[CorpusItem], options: Mapping[str, Any]) -> List[Record]:
     """One record per item, in order: its explanation (``metadata``: the id and the input's other fields)
     or an :class:`ErrorRecord`. A text that fails, or a chunk that fails as a whole, does not stop the others."""
-    import attribkit
+    from attribkit.api import explain
 
     records: List[Any] = [ErrorRecord(item.id, item.where, item.problem) if item.problem else None
                           for item in items]
@@ -272,7 +272,7 @@ def explain_items(model: Any, tokenizer: Any, items: Sequence[CorpusItem], optio
     if not todo:
         return records
     try:
-        results = attribkit.explain(model, tokenizer, [items[i].text for i in todo],
+        results = explain(model, tokenizer, [items[i].text for i in todo],
                                     true_label=[items[i].label for i in todo], errors="return", **options)
     except AttribkitError as exc:
         results = [exc] * len(todo)

@@ -324,7 +324,7 @@ def print_summary(summary: Summary, console: Any = None) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from attribkit.cli import printable
+    from attribkit._text import printable
 
     def plain(value: Any) -> str:
         return escape(printable(str(value)))
