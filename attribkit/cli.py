@@ -233,7 +233,8 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     stream = out is not None and Path(out).suffix.lower() in JSONL_SUFFIXES and fmt in (None, "json")
     if resume and not stream:
         raise InputError("--resume needs --out FILE.jsonl: only a JSON Lines output is written item by item")
-    fmt = fmt or default_format(out)
+    parquet = out is not None and Path(out).suffix.lower() == ".parquet"
+    fmt = fmt or ("json" if parquet else default_format(out))
     check_writable(out)
     from attribkit.plugins import get_host
 
@@ -266,6 +267,12 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
         failures = summary.failures
         if summary.failed_before and not failures:
             fail(f"{summary.failed_before} item(s) of {out} failed in an earlier run; their error records say why")
+    elif parquet:
+        from attribkit.corpus import write_parquet
+
+        failures = []
+        written = write_parquet(explained_records(loaded, tokenizer, source, options, failures), out)
+        click.echo(f"wrote {written} record(s) to {out}", err=True)
     else:
         failures = write_explained(loaded, tokenizer, source, fmt, out, options)
     if failures:
@@ -276,23 +283,27 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
         fail("\n".join(lines))
 
 
+def explained_records(model: Any, tokenizer: Any, source: Any, options: dict, failures: List[Any]) -> Iterator[Any]:
+    """The records of ``source`` with a progress bar; the error records are also added to ``failures``."""
+    from attribkit.corpus import count_items, iter_corpus, progressed
+    from attribkit.results import ErrorRecord
+
+    for record in progressed(iter_corpus(model, tokenizer, source, **options), count_items(source)):
+        if isinstance(record, ErrorRecord):
+            failures.append(record)
+        yield record
+
+
 def write_explained(model: Any, tokenizer: Any, source: Any, fmt: str, out: Optional[str], options: dict) -> List[Any]:
     """Explain ``source`` and render the explanations as ``fmt`` to ``out`` (or stdout); returns the error
     records. A file is rendered as the explanations come; stdout gets them once all are done (after the
     progress bar)."""
-    from attribkit.corpus import count_items, iter_corpus, progressed
-    from attribkit.results import ErrorRecord
+    from attribkit.results import Explanation
 
     failures: List[Any] = []
-
-    def explanations() -> Iterator[Any]:
-        for record in progressed(iter_corpus(model, tokenizer, source, **options), count_items(source)):
-            if isinstance(record, ErrorRecord):
-                failures.append(record)
-            else:
-                yield record
-
-    produced = explanations() if out is not None else iter(list(explanations()))
+    explanations = (r for r in explained_records(model, tokenizer, source, options, failures)
+                    if isinstance(r, Explanation))
+    produced = explanations if out is not None else iter(list(explanations))
     first = next(produced, None)
     if first is not None:
         write_output(itertools.chain([first], produced), fmt, out)

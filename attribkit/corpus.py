@@ -526,6 +526,45 @@ def explain_corpus(model: Any, tokenizer: Any, source: Source, out: Union[str, "
     return summary
 
 
+#: Records per Parquet row group.
+PARQUET_ROWS = 256
+
+
+def write_parquet(records: Iterable[Record], path: Union[str, "os.PathLike[str]"]) -> int:
+    """Write records to a Parquet file, a row group at a time; returns how many.
+
+    Columns: ``id`` (the id as JSON text: ids may be numbers or strings), ``where``, ``error`` (null for an
+    explanation), ``text``, ``predicted``, ``probability`` and ``record``, the whole record as JSON (what
+    :func:`attribkit.serialize.iter_records` reads from JSON Lines). A Parquet file is readable only once
+    complete, so the file appears when the run ends (atomically); a run to resume writes JSON Lines.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError('a Parquet output needs pyarrow: pip install "attribkit[ray]"') from None
+    from attribkit._files import atomic_output
+
+    schema = pa.schema([("id", pa.string()), ("where", pa.string()), ("error", pa.string()), ("text", pa.string()),
+                        ("predicted", pa.string()), ("probability", pa.float64()), ("record", pa.string())])
+    count = 0
+    with atomic_output(path) as handle, pq.ParquetWriter(handle, schema) as writer:
+        for chunk in _chunks(records, PARQUET_ROWS):
+            rows = [_parquet_row(record) for record in chunk]
+            writer.write_table(pa.Table.from_pylist(rows, schema=schema))
+            count += len(rows)
+    return count
+
+
+def _parquet_row(record: Record) -> Dict[str, Any]:
+    line = record_line(record).decode("utf-8").rstrip("\n")
+    if isinstance(record, ErrorRecord):
+        return {"id": json.dumps(record.id), "where": record.where, "error": record.error, "text": None,
+                "predicted": None, "probability": None, "record": line}
+    return {"id": json.dumps(record.metadata.get("id")), "where": None, "error": None, "text": record.text,
+            "predicted": record.prediction.label, "probability": record.prediction.probability, "record": line}
+
+
 def progressed(records: Iterable[Record], total: Optional[int], done: int = 0,
                enabled: Optional[bool] = None) -> Iterator[Record]:
     """``records``, with a rich progress bar on stderr (count, rate, ETA) that ``done`` items already fill;

@@ -229,3 +229,19 @@ def test_markdown_out_uses_the_plugin_renderer(cli, tmp_path):
         result = cli("explain", "--framework", "torch", "--n-steps", "4", "--out", str(path), "A superb film")
         assert result.exit_code == 0, result.stderr
     assert out.read_text("utf-8") == attribkit.render(attribkit.load(saved), "markdown")
+
+
+def test_parquet_holds_the_records_of_json_lines(demo, tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet", reason='Parquet output needs pip install "attribkit[ray]"')
+    from attribkit.corpus import iter_corpus, write_parquet
+
+    model, tokenizer = demo
+    source = corpus_file(tmp_path, 6)
+    lines = tmp_path / "results.jsonl"
+    explain_corpus(model, tokenizer, source, lines, n_steps=STEPS, progress=False)
+    table = tmp_path / "results.parquet"
+    assert write_parquet(iter_corpus(model, tokenizer, source, n_steps=STEPS), table) == 6
+    rows = pq.read_table(table).to_pylist()
+    assert [row["record"] + "\n" for row in rows] == lines.read_text("utf-8").splitlines(keepends=True)
+    assert [json.loads(row["id"]) for row in rows] == [1, 2, 3, "odd", 5, 6]
+    assert [row["error"] is None for row in rows] == [True, False, True, False, False, True]
