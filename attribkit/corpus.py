@@ -345,6 +345,10 @@ def _ray(load: Loader, chunks: Iterable[List[CorpusItem]], options: Mapping[str,
                                             num_gpus=gpus_per_worker or None, batch_format="numpy")
             for row in explained.iter_rows():
                 yield from (_parse_record(line) for line in row["records"].split("\n") if line)
+    except ray.exceptions.RayError as exc:  # a worker could not start, load the model or run: say which
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise AttribkitError(f"the Ray run failed: {type(exc).__name__}: {first[:500]}; the records written so "
+                             "far are kept: fix the cause and run again with --resume") from exc
     finally:
         if started:
             ray.shutdown()
