@@ -12,7 +12,9 @@ runs in its own Python process (so peak RSS is its own):
   took beyond its texts at that rate. (Ray Data hands records back in bursts, so the time between the
   first and the last record is not a rate.)
 
-The local engine uses torch's default threads (2 here); a Ray worker gets one CPU (one thread).
+The local engine runs with one torch thread, as a Ray worker does (Ray gives each worker one CPU), and
+again with torch's default threads (2 here) over ``--ray-texts`` texts: on a loaded machine torch's
+threads wait for each other, and one thread is much faster.
 The machine's load average (``uptime``) is printed next to the figures: on a shared machine other
 work slows every figure.
 
@@ -31,6 +33,8 @@ from pathlib import Path
 
 os.environ.setdefault("USE_TF", "0")  # torch only: keep TensorFlow out of every process
 ROOT = Path(__file__).resolve().parents[1]
+#: Records after which the peak RSS is read.
+RSS_AT = (250, 500, 1000, 1500, 2000)
 
 
 def peak_rss_mb() -> float:
@@ -50,7 +54,7 @@ def run_corpus(model, tokenizer, load, corpus: str, engine: str, steps: int, wor
 
     def on_record(record):
         times.append(time.perf_counter())
-        if len(times) in (500, 2000):
+        if len(times) in RSS_AT:
             rss[len(times)] = peak_rss_mb()
 
     out = tempfile.mktemp(suffix=".jsonl")
@@ -63,7 +67,7 @@ def run_corpus(model, tokenizer, load, corpus: str, engine: str, steps: int, wor
             "first_record_s": times[0] - begin, "peak_rss_mb": rss}
 
 
-def measure(engine: str, corpus: str, tiny: str, steps: int, workers: int) -> dict:
+def measure(engine: str, corpus: str, tiny: str, steps: int, workers: int, threads: int) -> dict:
     """One measurement, in this process (called by the child processes).
 
     local: load the model, then one run over ``corpus``. ray: ``ray.init``, a warm-up run, then a run over
@@ -78,10 +82,14 @@ def measure(engine: str, corpus: str, tiny: str, steps: int, workers: int) -> di
     load = functools.partial(load_demo_model, "torch")
     start = time.perf_counter()
     if engine == "local":
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
         model, tokenizer = load()
         loaded = time.perf_counter() - start
         run = run_corpus(model, tokenizer, None, corpus, engine, steps, workers)
-        return {"engine": engine, "workers": workers, "load_s": loaded, **run,
+        return {"engine": engine, "workers": workers, "threads": torch.get_num_threads(), "load_s": loaded, **run,
                 "rate": run["texts"] / run["seconds"]}
     import ray
 
@@ -92,7 +100,7 @@ def measure(engine: str, corpus: str, tiny: str, steps: int, workers: int) -> di
     big = run_corpus(None, None, load, corpus, engine, steps, workers)
     ray.shutdown()
     rate = (big["texts"] - small["texts"]) / (big["seconds"] - small["seconds"])
-    return {"engine": engine, "workers": workers, "ray_init_s": initialised, **big, "tiny": small, "rate": rate,
+    return {"engine": engine, "workers": workers, "threads": 1, "ray_init_s": initialised, **big, "tiny": small, "rate": rate,
             "run_fixed_s": small["seconds"] - small["texts"] / rate}
 
 
@@ -127,27 +135,31 @@ def main() -> None:
     tiny = make_corpus(16, folder / "corpus-16.jsonl")
     print(f"bundled model, integrated gradients, n_steps={arguments.steps}, chunks of 8 texts; {os.cpu_count()} CPUs")
     rows = []
-    for engine, path, workers in (("local", corpus, 1), ("ray", small, 1), ("ray", small, 2)):
+    runs = (("local", corpus, 1, 1), ("local", small, 1, 0), ("ray", small, 1, 1), ("ray", small, 2, 1))
+    for engine, path, workers, threads in runs:
         before = load_average()
-        row = child([engine, str(path), str(tiny), arguments.steps, workers])
+        row = child([engine, str(path), str(tiny), arguments.steps, workers, threads])
         row["load_before"], row["load_after"] = before, load_average()
         rows.append(row)
         print(json.dumps(row), flush=True)
-    local, ray1, ray2 = rows
+    local, local_default, ray1, ray2 = rows
+    named = (("local, 1 thread", local), (f"local, {local_default['threads']} threads", local_default),
+             ("ray, 1 worker", ray1), ("ray, 2 workers", ray2))
     print()
-    print(f"{'run':<16}{'texts':>7}{'texts/s':>9}{'s/text':>8}")
-    for name, row in (("local", local), ("ray, 1 worker", ray1), ("ray, 2 workers", ray2)):
-        print(f"{name:<16}{row['texts']:>7}{row['rate']:>9.2f}{1 / row['rate']:>8.3f}")
-    print(f"ratios: ray 1 worker / local {ray1['rate'] / local['rate']:.2f}, ray 2 workers / ray 1 worker "
+    print(f"{'run':<20}{'texts':>7}{'texts/s':>9}{'s/text':>8}")
+    for name, row in named:
+        print(f"{name:<20}{row['texts']:>7}{row['rate']:>9.2f}{1 / row['rate']:>8.3f}")
+    print(f"ratios: local {local_default['threads']} threads / local 1 thread {local_default['rate'] / local['rate']:.2f}, "
+          f"ray 1 worker / local {ray1['rate'] / local['rate']:.2f}, ray 2 workers / ray 1 worker "
           f"{ray2['rate'] / ray1['rate']:.2f}, ray 2 workers / local {ray2['rate'] / local['rate']:.2f}")
     print(f"Ray's fixed start-up cost: ray.init {ray1['ray_init_s']:.1f} s / {ray2['ray_init_s']:.1f} s, then per "
           f"run (actor pool start, model load) {ray1['run_fixed_s']:.1f} s / {ray2['run_fixed_s']:.1f} s "
           f"(1 / 2 workers); the local engine's model load: {local['load_s']:.1f} s")
     rss = local["peak_rss_mb"]
+    print("local peak RSS (MB) after " + ", ".join(f"{n} texts: {rss[str(n)]:.0f}" for n in RSS_AT if str(n) in rss))
     if {"500", "2000"} <= set(rss):
-        print(f"local peak RSS: {rss['500']:.0f} MB after 500 texts, {rss['2000']:.0f} MB after 2000 "
-              f"({rss['2000'] / rss['500'] - 1:+.1%})")
-    for name, row in (("local", local), ("ray, 1 worker", ray1), ("ray, 2 workers", ray2)):
+        print(f"peak RSS after 2000 / after 500: {rss['2000'] / rss['500'] - 1:+.1%}")
+    for name, row in named:
         print(f"load average during {name}: before [{row['load_before']}] after [{row['load_after']}]")
 
 
