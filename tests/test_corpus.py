@@ -174,13 +174,13 @@ def test_a_torn_last_line_is_redone_on_resume(demo, tmp_path):
     assert len(cut.read_bytes().splitlines()) == 12
 
 
-def run_cli(*args, **kwargs):
+def run_cli(*args):
     environment = dict(os.environ, USE_TF="0", OMP_NUM_THREADS="1")
     return subprocess.Popen([sys.executable, "-m", "attribkit.cli", *args], env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def test_sigkill_half_way_then_resume_equals_an_uninterrupted_run(demo, tmp_path):
+def test_sigkill_half_way_then_resume_equals_an_uninterrupted_run(demo, cli, tmp_path):
     model, tokenizer = demo
     source = corpus_file(tmp_path, 40)
     out = tmp_path / "results.jsonl"
@@ -196,11 +196,10 @@ def test_sigkill_half_way_then_resume_equals_an_uninterrupted_run(demo, tmp_path
     assert process.returncode == -signal.SIGKILL
     written = out.read_bytes().count(b"\n")
     assert 16 <= written < 40, f"the kill should land half way, after {written} of 40 records"
-    resumed = run_cli(*args, "--resume")
-    _, stderr = resumed.communicate(timeout=300)
-    assert resumed.returncode == 1, stderr.decode()  # the corpus's three bad items (lines 2, 4, 5) failed
+    resumed = cli(*args, "--resume")
+    assert resumed.exit_code == 1, resumed.stderr  # the corpus's three bad items (lines 2, 4, 5) failed
     assert f"{40 - written} explained, 0 failed, {written} already in {out} (skipped, 3 of them failed)" \
-        in stderr.decode()
+        in resumed.stderr
     whole = tmp_path / "whole.jsonl"
     explain_corpus(model, tokenizer, source, whole, n_steps=40, progress=False)
     records = list(iter_records(out))
