@@ -226,6 +226,11 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     """
     if texts and input_path:
         raise InputError("give texts as arguments or --input FILE, not both")
+    if input_path:
+        from attribkit.corpus import ONEDNN_CACHE
+
+        for name, value in ONEDNN_CACHE.items():  # before a framework starts; the user's own setting wins
+            os.environ.setdefault(name, value)
     if not texts and not input_path:
         raise InputError("no text given: pass texts as arguments or --input FILE (- for stdin)")
     if out and input_path and input_path != "-" and same_file(input_path, out):

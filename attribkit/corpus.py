@@ -47,6 +47,11 @@ ENGINES = ("local", "ray")
 #: window starts the actor pool, and so loads the model, once per worker.
 RAY_WINDOW = 20_000
 
+#: oneDNN (the CPU kernels of torch and TensorFlow) keeps a compiled kernel per input shape, up to 1024
+#: by default; a corpus brings a new shape with each padded length, so its memory grows with the corpus
+#: until every length was seen. A corpus run caps the cache (docs/corpus.md has the measurements).
+ONEDNN_CACHE = {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "8"}
+
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t"}
 

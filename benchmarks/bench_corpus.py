@@ -15,6 +15,9 @@ runs in its own Python process (so peak RSS is its own):
 The local engine runs with one torch thread, as a Ray worker does (Ray gives each worker one CPU), and
 again with torch's default threads (2 here) over ``--ray-texts`` texts: on a loaded machine torch's
 threads wait for each other, and one thread is much faster.
+Every process runs with ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=8``, as ``attribkit explain --input`` sets
+it (``attribkit.corpus.ONEDNN_CACHE``); ``--default-cache`` leaves oneDNN's default (1024 kernels), whose
+memory grows until every padded length of the corpus was seen.
 The machine's load average (``uptime``) is printed next to the figures: on a shared machine other
 work slows every figure.
 
@@ -105,8 +108,11 @@ def measure(engine: str, corpus: str, tiny: str, steps: int, workers: int, threa
 
 
 def child(arguments: list) -> dict:
+    from attribkit.corpus import ONEDNN_CACHE
+
+    environment = dict(os.environ, USE_TF="0", **ONEDNN_CACHE)  # as `attribkit explain --input` runs
     done = subprocess.run([sys.executable, __file__, "--child", json.dumps(arguments)], capture_output=True,
-                          text=True, env=dict(os.environ, USE_TF="0"))
+                          text=True, env=environment)
     if done.returncode:
         raise SystemExit(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -121,11 +127,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50, help="integration steps (the bundled model's default is 300)")
     parser.add_argument("--texts", type=int, default=2000)
     parser.add_argument("--ray-texts", type=int, default=500)
+    parser.add_argument("--default-cache", action="store_true", help="leave oneDNN's kernel cache at its default")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
         print(json.dumps(measure(*json.loads(arguments.child))))
         return
+    if arguments.default_cache:
+        from attribkit.corpus import ONEDNN_CACHE
+
+        ONEDNN_CACHE.clear()
     sys.path.insert(0, str(ROOT / "scripts"))
     from make_bench_corpus import make_corpus
 
@@ -133,7 +144,10 @@ def main() -> None:
     corpus = make_corpus(arguments.texts, folder / f"corpus-{arguments.texts}.jsonl")
     small = make_corpus(arguments.ray_texts, folder / f"corpus-{arguments.ray_texts}.jsonl")
     tiny = make_corpus(16, folder / "corpus-16.jsonl")
-    print(f"bundled model, integrated gradients, n_steps={arguments.steps}, chunks of 8 texts; {os.cpu_count()} CPUs")
+    from attribkit.corpus import ONEDNN_CACHE
+
+    print(f"bundled model, integrated gradients, n_steps={arguments.steps}, chunks of 8 texts; {os.cpu_count()} CPUs; "
+          f"{ONEDNN_CACHE or 'oneDNN kernel cache at its default'}")
     rows = []
     runs = (("local", corpus, 1, 1), ("local", small, 1, 0), ("ray", small, 1, 1), ("ray", small, 2, 1))
     for engine, path, workers, threads in runs:
