@@ -8,7 +8,7 @@ byte for byte the uninterrupted one, and the largest score difference.
 
 Usage::
 
-    python benchmarks/corpus_kill_resume.py [--texts 2000] [--steps 50] [--threads 1]
+    python benchmarks/corpus_kill_resume.py [--texts 2000] [--steps 300] [--threads 1]
 """
 import argparse
 import json
@@ -33,7 +33,7 @@ def command(corpus: Path, out: Path, steps: int, *extra: str) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=2000)
-    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=300, help="integration steps (300: the bundled model's default)")
     parser.add_argument("--threads", default="1", help="OMP_NUM_THREADS of the runs")
     arguments = parser.parse_args()
     sys.path.insert(0, str(ROOT / "scripts"))
