@@ -10,7 +10,7 @@ EXAMPLE := plugins/attribkit-example
 
 $(STAMP): pyproject.toml constraints.txt $(EXAMPLE)/pyproject.toml $(EXAMPLE)/attribkit_example/__init__.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all,dev,ray]"
 	# The example plugin is installed for real (not editable), as a user would.
 	$(BIN)/python -m pip install --quiet -c constraints.txt --force-reinstall --no-deps ./$(EXAMPLE)
 	touch $(STAMP)

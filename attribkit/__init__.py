@@ -32,6 +32,7 @@ from attribkit.errors import (
     TokenizerError,
 )
 from attribkit.backend import Backend
+from attribkit.corpus import explain_corpus
 from attribkit.evaluation import Evaluation, EvaluationError, MetricBatch, MetricValue, evaluate
 from attribkit.hookspecs import hookimpl
 from attribkit.ops import normalize, top_k, words
@@ -39,12 +40,12 @@ from attribkit.pipeline import (
     ANY_BACKEND, MethodResult, ModelAdapter, ModelSize, Option, Task, WordTokenizer, explained_values,
 )
 from attribkit.plugins import get_host, register_plugin
-from attribkit.results import SCHEMA_VERSION, Explanation, Method, ModelInfo, Prediction, Target
-from attribkit.serialize import iter_load, load, save
+from attribkit.results import SCHEMA_VERSION, ErrorRecord, Explanation, Method, ModelInfo, Prediction, Target
+from attribkit.serialize import iter_load, iter_records, load, save
 
 __all__ = [
-    "__version__", "explain", "render", "render_file", "save", "load", "iter_load", "hookimpl",
-    "Explanation", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
+    "__version__", "explain", "explain_corpus", "render", "render_file", "save", "load", "iter_load", "iter_records",
+    "hookimpl", "Explanation", "ErrorRecord", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
     "top_k", "normalize", "words", "get_host", "register_plugin",
     "Backend", "ModelAdapter", "Task", "MethodResult", "Option", "ModelSize", "WordTokenizer", "ANY_BACKEND",
     "explained_values", "evaluate", "Evaluation", "EvaluationError", "MetricBatch", "MetricValue",

@@ -11,8 +11,9 @@ from typing import Any, Mapping
 from attribkit.errors import SchemaError
 
 #: Version of the JSON schema an explanation serialises to (``major.minor``).
-#: A reader refuses a file whose major version is newer.
-SCHEMA_VERSION = "1.1"
+#: A reader refuses a file whose major version is newer. 1.1 added the output
+#: kind ``"sum"``; 1.2 added ``metadata`` (a corpus item's id and extra fields).
+SCHEMA_VERSION = "1.2"
 SCHEMA_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 
 

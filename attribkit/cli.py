@@ -6,29 +6,24 @@ problem and exits non-zero, without a traceback.
 from __future__ import annotations
 
 import functools
+import io
 import itertools
 import json
 import os
 import sys
-import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 import click
 
 from attribkit._files import same_file
 from attribkit._quiet import quiet_frameworks
+from attribkit._text import printable
+from attribkit.corpus import JSONL_SUFFIXES
 from attribkit.errors import AttribkitError, InputError
 
-#: Texts explained per backend call; the progress bar advances per chunk.
-CHUNK = 8
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences) shown as ``\\x1b``-style escapes."""
-    return "".join(c.encode("unicode_escape").decode("ascii") if unicodedata.category(c) == "Cc" and c != "\n"
-                   else c for c in str(text))
+#: Failures listed on stderr at the end of a run; the output's error records hold them all.
+SHOWN_FAILURES = 20
 
 
 def fail(message: str) -> None:
@@ -92,89 +87,6 @@ def load_model(model: Optional[str], backend: str) -> Tuple[Any, Any]:
     return engine.load(model or str(demo_model_path()))
 
 
-@dataclass(frozen=True)
-class InputLine:
-    """One text to explain, or the reason a line of the input could not be read.
-
-    Attributes:
-        where: ``"line 3"`` of the input file, or ``"argument 2"`` of the command line.
-        text: the text, or ``None`` when the line could not be read.
-        label: its gold label, if the input gives one.
-        problem: why the line could not be read (the other lines still are).
-        rationale: the words or ``[start, end]`` character spans a person marked, if the input gives them
-            (``attribkit compare`` measures plausibility against them).
-    """
-
-    where: str
-    text: Optional[str]
-    label: Any = None
-    problem: Optional[str] = None
-    rationale: Any = None
-
-
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-
-
-def read_inputs(source: str) -> List[InputLine]:
-    """The texts of a text file (one per line), a JSON Lines file (``.jsonl``/``.ndjson``) or ``-`` (stdin).
-
-    JSON Lines lines are strings or objects with ``"text"`` and an optional
-    ``"label"`` and ``"rationale"``. Standard input is read as JSON Lines when its first line is a
-    JSON object with a ``"text"`` string, else as plain text. A line that
-    cannot be read (not UTF-8, not JSON, no text) is returned with its
-    problem; the others are read as usual.
-    """
-    if source == "-":
-        raw = sys.stdin.buffer.read()
-    else:
-        try:
-            raw = Path(source).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read --input {source!r}: {exc.strerror or exc}") from None
-    name = "standard input" if source == "-" else source
-    lines = raw.splitlines()
-    jsonl = source.lower().endswith(JSONL_SUFFIXES) or (source == "-" and _starts_with_a_json_text(lines))
-    items: List[InputLine] = []
-    for number, line in enumerate(lines, start=1):
-        where = f"line {number}"
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            items.append(InputLine(where, None, problem=f"not valid UTF-8 (byte 0x{line[exc.start]:02x} at column "
-                                                        f"{exc.start + 1}); re-save the file as UTF-8"))
-            continue
-        if not text.strip():
-            continue
-        if not jsonl:
-            items.append(InputLine(where, text))
-            continue
-        try:
-            value = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            items.append(InputLine(where, None, problem=f"not valid JSON ({reason}); expected one JSON object per "
-                                                        "line"))
-            continue
-        if isinstance(value, str):
-            items.append(InputLine(where, value))
-        elif isinstance(value, dict) and isinstance(value.get("text"), str):
-            items.append(InputLine(where, value["text"], value.get("label"), rationale=value.get("rationale")))
-        else:
-            items.append(InputLine(where, None, problem='expected a string or an object with a "text" string'))
-    if not items:
-        raise InputError(f"{name} holds no text to explain")
-    return items
-
-
-def _starts_with_a_json_text(lines: Sequence[bytes]) -> bool:
-    first = next((line for line in lines if line.strip()), b"")
-    try:
-        value = json.loads(first)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(value, dict) and isinstance(value.get("text"), str)
-
-
 def parse_extra(pairs: Sequence[str]) -> dict:
     """``-O NAME=VALUE`` pairs as keyword arguments; a VALUE that is JSON (a number, true, a list) is read as such."""
     options = {}
@@ -204,10 +116,23 @@ def check_writable(path: Optional[str]) -> None:
 
 
 def default_format(out: Optional[str]) -> str:
+    """The format ``--out`` asks for by its suffix: JSON Lines for ``.jsonl``, else the registered renderer
+    whose extension it is (``.html``, ``.md`` of a plugin...); an unknown suffix is refused."""
     if out is None:
         return "terminal"
+    from attribkit.plugins import get_host
+
     suffix = Path(out).suffix.lower()
-    return {".html": "html", ".htm": "html", ".json": "json", ".jsonl": "json", ".txt": "terminal"}.get(suffix, "json")
+    if suffix in JSONL_SUFFIXES:
+        return "json"
+    renderers = get_host().renderers
+    by_extension = {spec.extension.lower(): name for name, spec in renderers.items()}
+    by_extension.setdefault(".htm", by_extension.get(".html", "html"))
+    if suffix in by_extension:
+        return by_extension[suffix]
+    known = ", ".join(f"{spec.extension} ({name})" for name, spec in sorted(renderers.items()))
+    raise InputError(f"--out {out!r}: no registered renderer writes {suffix or 'files without a suffix'!s} files; "
+                     f"use one of {known}, .jsonl (JSON Lines), or give --format")
 
 
 def write_output(explanations: Iterable[Any], fmt: str, out: Optional[str]) -> int:
@@ -232,40 +157,6 @@ def write_output(explanations: Iterable[Any], fmt: str, out: Optional[str]) -> i
     return counted.count
 
 
-def explain_in_chunks(model: Any, tokenizer: Any, items: Sequence[InputLine], backend: str,
-                      options: dict) -> Tuple[List[Any], List[str]]:
-    """Explain every readable text with a progress bar; returns (explanations, error lines).
-
-    Every failure is reported with its line (or argument) and the rest go on:
-    a line that could not be read, a text that failed, a chunk that failed as
-    a whole.
-    """
-    import attribkit
-    from rich.console import Console
-    from rich.progress import Progress
-
-    explanations: List[Any] = []
-    problems = [f"{item.where}: {item.problem}" for item in items if item.problem]
-    readable = [item for item in items if item.problem is None]
-    console = Console(stderr=True)
-    with Progress(console=console, transient=True, disable=len(readable) <= 1 or not console.is_terminal) as bar:
-        task = bar.add_task("explaining", total=len(readable))
-        for start in range(0, len(readable), CHUNK):
-            chunk = readable[start:start + CHUNK]
-            try:
-                results = attribkit.explain(model, tokenizer, [item.text for item in chunk], backend=backend,
-                                            true_label=[item.label for item in chunk], errors="return", **options)
-            except AttribkitError as exc:
-                results = [exc] * len(chunk)
-            for item, result in zip(chunk, results):
-                if isinstance(result, Exception):
-                    problems.append(f"{item.where}: {result}")
-                else:
-                    explanations.append(result)
-            bar.advance(task, len(chunk))
-    return explanations, problems
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="attribkit")
 @click.option("-v", "--verbose", is_flag=True,
@@ -279,6 +170,7 @@ def main(context: click.Context, verbose: bool) -> None:
       attribkit explain "The movie is superb"
       attribkit explain --framework tf --format html --out report.html "Not good at all"
       attribkit render results.jsonl --format html --out report.html
+      attribkit explain --input corpus.jsonl --out results.jsonl && attribkit summarize results.jsonl
       attribkit plugins
     """
     if not verbose:
@@ -291,9 +183,25 @@ def main(context: click.Context, verbose: bool) -> None:
 @click.option("--framework", default="auto", show_default=True, metavar="BACKEND",
               help="The backend that loads the model (torch, tf or a plugin's; `attribkit plugins` lists them); "
                    "auto = the first one installed.")
-@click.option("-i", "--input", "input_path", help="File with one text per line, a JSONL file ({\"text\", \"label\"}) or - for stdin.")
+@click.option("-i", "--input", "input_path",
+              help="A corpus: JSON Lines ({\"text\", \"label\", \"id\", ...}), CSV/TSV with a header, plain "
+                   "text (one per line), or - for stdin. Read as a stream.")
 @click.option("-f", "--format", "fmt", help="terminal, html, json or a plugin's format (default: from --out, else terminal).")
-@click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
+@click.option("-o", "--out", help="Write here instead of stdout. .jsonl: one record per item, each written as soon as "
+                                  "it is computed (resumable); other suffixes pick the renderer.")
+@click.option("--resume", is_flag=True, help="Skip the items whose ids the --out JSON Lines file already holds and "
+                                             "append the others (a torn last line is redone).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Compute here, or on Ray (pip install \"attribkit[ray]\"): an actor pool that loads the model "
+                   "once per worker.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Ray workers (actors).")
+@click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="GPUs each Ray worker reserves.")
+@click.option("--address", help="The Ray cluster to join (default: RAY_ADDRESS, else a local Ray on this machine).")
+@click.option("--text-column", default="text", show_default=True, help="The text's field or column in the input.")
+@click.option("--label-column", default="label", show_default=True, help="The gold label's field or column.")
+@click.option("--id-column", default="id", show_default=True,
+              help="The id's field or column (default id: the line number).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
 @click.option("--n-steps", type=click.IntRange(min=1),
@@ -306,24 +214,38 @@ def main(context: click.Context, verbose: bool) -> None:
                    "them): -O n_samples=500 -O granularity=word. VALUE is read as JSON, else as text.")
 @user_errors
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
-            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: Optional[int],
-            output_kind: str, extra: Tuple[str, ...]) -> None:
-    """Explain why the model classified TEXTS as it did.
+            fmt: Optional[str], out: Optional[str], resume: bool, engine: str, workers: int, gpus_per_worker: float,
+            address: Optional[str], text_column: str, label_column: str, id_column: str, target: Optional[str],
+            method: str, n_steps: Optional[int], output_kind: str, extra: Tuple[str, ...]) -> None:
+    """Explain why the model classified TEXTS (or every text of --input) as it did.
+
+    Exits with status 1 when any item failed; its error record (id, line,
+    reason) is in the output and the other items are explained.
 
     \b
     Examples:
       attribkit explain "The movie is superb"
       attribkit explain -m ./my-model --target positive "Not bad at all"
       attribkit explain --input reviews.jsonl --out results.jsonl
+      attribkit explain --input reviews.jsonl --out results.jsonl --resume
+      attribkit explain --input reviews.csv --text-column review --out results.jsonl --engine ray --workers 4
     """
-    items = [InputLine(f"argument {number}", text) for number, text in enumerate(texts, start=1)]
+    if texts and input_path:
+        raise InputError("give texts as arguments or --input FILE, not both")
     if input_path:
-        if out and input_path != "-" and same_file(input_path, out):
-            raise InputError(f"--out {out!r} is the input file; write the results to another file")
-        items += read_inputs(input_path)
-    if not items:
+        from attribkit.corpus import ONEDNN_CACHE
+
+        for name, value in ONEDNN_CACHE.items():  # before a framework starts; the user's own setting wins
+            os.environ.setdefault(name, value)
+    if not texts and not input_path:
         raise InputError("no text given: pass texts as arguments or --input FILE (- for stdin)")
-    fmt = fmt or default_format(out)
+    if out and input_path and input_path != "-" and same_file(input_path, out):
+        raise InputError(f"--out {out!r} is the input file; write the results to another file")
+    stream = out is not None and Path(out).suffix.lower() in JSONL_SUFFIXES and fmt in (None, "json")
+    if resume and not stream:
+        raise InputError("--resume needs --out FILE.jsonl: only a JSON Lines output is written item by item")
+    parquet = out is not None and Path(out).suffix.lower() == ".parquet"
+    fmt = fmt or ("json" if parquet else default_format(out))
     check_writable(out)
     from attribkit.plugins import get_host
 
@@ -336,18 +258,67 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
 
     parse_options(extra_options, [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options),
                                   (f"method {method!r}", spec.options)])
-    loaded, tokenizer = load_model(model, backend)
     if n_steps is None:
         from attribkit.demo import DEMO_N_STEPS
 
         n_steps = 50 if model else DEMO_N_STEPS
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
-    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, **extra_options)
-    explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)
-    if explanations:
-        write_output(explanations, fmt, out)
-    if problems:
-        fail("\n".join(problems))
+    load = functools.partial(load_model, model, backend)
+    loaded, tokenizer = load() if engine == "local" else (None, None)  # Ray workers load it themselves
+    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, backend=backend,
+                   engine=engine, load=None if engine == "local" else load, workers=workers,
+                   gpus_per_worker=gpus_per_worker, address=address, text_column=text_column,
+                   label_column=label_column, id_column=id_column, **extra_options)
+    source: Any = input_path or list(texts)
+    if stream:
+        from attribkit.corpus import explain_corpus
+
+        summary = explain_corpus(loaded, tokenizer, source, out, resume=resume, **options)
+        click.echo(f"{out}: {summary.line()}", err=True)
+        failures = summary.failures
+        if summary.failed_before and not failures:
+            fail(f"{summary.failed_before} item(s) of {out} failed in an earlier run; their error records say why")
+    elif parquet:
+        from attribkit.corpus import write_parquet
+
+        failures = []
+        written = write_parquet(explained_records(loaded, tokenizer, source, options, failures), out)
+        click.echo(f"wrote {written} record(s) to {out}", err=True)
+    else:
+        failures = write_explained(loaded, tokenizer, source, fmt, out, options)
+    if failures:
+        lines = [f"{record.where}: {record.error}" for record in failures[:SHOWN_FAILURES]]
+        if len(failures) > SHOWN_FAILURES:
+            lines.append(f"... and {len(failures) - SHOWN_FAILURES} more" + (f" (the error records in {out})"
+                                                                           if stream else ""))
+        fail("\n".join(lines))
+
+
+def explained_records(model: Any, tokenizer: Any, source: Any, options: dict, failures: List[Any]) -> Iterator[Any]:
+    """The records of ``source`` with a progress bar; the error records are also added to ``failures``."""
+    from attribkit.corpus import count_items, iter_corpus, progressed
+    from attribkit.results import ErrorRecord
+
+    for record in progressed(iter_corpus(model, tokenizer, source, **options), count_items(source)):
+        if isinstance(record, ErrorRecord):
+            failures.append(record)
+        yield record
+
+
+def write_explained(model: Any, tokenizer: Any, source: Any, fmt: str, out: Optional[str], options: dict) -> List[Any]:
+    """Explain ``source`` and render the explanations as ``fmt`` to ``out`` (or stdout); returns the error
+    records. A file is rendered as the explanations come; stdout gets them once all are done (after the
+    progress bar)."""
+    from attribkit.results import Explanation
+
+    failures: List[Any] = []
+    explanations = (r for r in explained_records(model, tokenizer, source, options, failures)
+                    if isinstance(r, Explanation))
+    produced = explanations if out is not None else iter(list(explanations))
+    first = next(produced, None)
+    if first is not None:
+        write_output(itertools.chain([first], produced), fmt, out)
+    return failures
 
 
 @main.command()
@@ -373,6 +344,56 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
     if first is None:
         raise InputError(f"{file} holds no explanations")
     write_output(itertools.chain([first], explanations), fmt, out)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-f", "--format", "fmt", type=click.Choice(["terminal", "json", "html"]),
+              help="terminal, json or html (default: from --out, else terminal).")
+@click.option("-o", "--out", help="Write here instead of stdout (.json, .html).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Words per class.")
+@click.option("--min-count", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Leave out words seen fewer times than this.")
+@click.option("--mistakes", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the most confident mistakes to show.")
+@user_errors
+def summarize(file: str, fmt: Optional[str], out: Optional[str], top: int, min_count: int, mistakes: int) -> None:
+    """Summarise a corpus run's results: per class the words with the largest mean attribution, the most
+    confident mistakes (when gold labels were given), and the completeness gaps.
+
+    \b
+    Examples:
+      attribkit summarize results.jsonl
+      attribkit summarize results.jsonl --out summary.html
+      attribkit summarize results.jsonl --format json > summary.json
+    """
+    from attribkit import summary as summaries
+    from attribkit._files import write_text
+    from attribkit.serialize import iter_records
+
+    if out and same_file(file, out):
+        raise InputError(f"--out {out!r} is the file being summarised; write to another file")
+    fmt = fmt or {".json": "json", ".html": "html", ".htm": "html"}.get(Path(out or "").suffix.lower(), "terminal")
+    check_writable(out)
+    result = summaries.summarize(iter_records(file), top=top, min_count=min_count, mistakes=mistakes)
+    if not result.explained and not result.failed:
+        raise InputError(f"{file} holds no results")
+    if fmt == "terminal":
+        from rich.console import Console
+
+        if out is None:
+            summaries.print_summary(result)
+            return
+        console = Console(record=True, file=io.StringIO(), width=120, color_system=None)
+        summaries.print_summary(result, console)
+        text = console.export_text()
+    else:
+        text = summaries.to_json(result) if fmt == "json" else summaries.to_html(result)
+    if out is None:
+        click.echo(text)
+    else:
+        write_text(out, text)
+        click.echo(f"wrote the summary of {result.explained + result.failed} record(s) to {out}", err=True)
 
 
 @main.command()
@@ -623,8 +644,10 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     """
     import attribkit
     from attribkit._files import write_text
+    from attribkit.corpus import explain_items, read_corpus
     from attribkit.demo import DEMO_N_STEPS
     from attribkit.renderers.compare_html import render_compare_html
+    from attribkit.results import ErrorRecord
 
     names = [name.strip() for name in methods.split(",") if name.strip()]
     if not names:
@@ -635,7 +658,7 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     if out and same_file(input_path, out):
         raise InputError(f"--out {out!r} is the input file; write the comparison to another file")
     check_writable(out)
-    items = read_inputs(input_path)[:limit]
+    items = list(itertools.islice(read_corpus(input_path), limit))
     backend = choose_backend(framework)
     per_method = options_per_method(parse_extra(extra), backend, names)
     chosen_metrics = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None
@@ -643,13 +666,15 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     steps = n_steps or (50 if model else DEMO_N_STEPS)
     explanations, problems = [], []
     for name in names:
-        made, failed = explain_in_chunks(loaded, tokenizer, items, backend,
-                                         dict(method=name, n_steps=steps, **per_method[name]))
-        explanations += made
-        problems += [f"{name}: {problem}" for problem in failed]
+        options = dict(method=name, n_steps=steps, backend=backend, **per_method[name])
+        for record in explain_items(loaded, tokenizer, items, options):
+            if isinstance(record, ErrorRecord):
+                problems.append(f"{name}: {record.where}: {record.error}")
+            else:
+                explanations.append(record)
     if not explanations:
         fail("\n".join(problems) or "nothing was explained")
-    rationales = {item.text: item.rationale for item in items if item.rationale is not None}
+    rationales = {item.text: item.fields["rationale"] for item in items if "rationale" in item.fields}
     evaluation = attribkit.evaluate(loaded, tokenizer, explanations, chosen_metrics, backend=backend,
                                     rationales=[rationales.get(e.text) for e in explanations], errors="return",
                                     **parse_extra(metric_extra))

@@ -225,6 +225,13 @@ class Explanation:
         completeness_gap: ``|scores.sum() - (F(x) - F(baseline))|``, if known.
         output_difference: ``F(x) - F(baseline)`` of the explained output, if known.
         warnings: messages about this result (truncation, a large gap...).
+        metadata: JSON values carried with the result, e.g. a corpus item's ``id``
+            and the input's extra fields (``{"id": 7, "source": "forum"}``).
+
+    Two explanations are equal (``==``) when their content is: every field,
+    arrays compared by value; the attribkit and schema versions that wrote
+    them are left out, so an explanation saved and loaded back is equal to
+    the original. Equal explanations hash alike.
     """
 
     text: str
@@ -243,6 +250,7 @@ class Explanation:
     completeness_gap: Optional[float] = None
     output_difference: Optional[float] = None
     warnings: tuple = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
     attribkit_version: str = __version__
     schema_version: str = SCHEMA_VERSION
 
@@ -299,6 +307,9 @@ class Explanation:
         for i, warning in enumerate(warnings):
             _check_str(f"warnings[{i}]", warning)
         object.__setattr__(self, "warnings", warnings)
+        if not isinstance(self.metadata, Mapping):
+            raise ValueError(f"metadata: expected a mapping of JSON values, got {type(self.metadata).__name__}")
+        object.__setattr__(self, "metadata", MappingProxyType(_json_like("metadata", dict(self.metadata))))
         _check_str("attribkit_version", self.attribkit_version)
         _check_str("schema_version", self.schema_version)
 
@@ -312,6 +323,21 @@ class Explanation:
         if self.completeness_gap is None or not self.output_difference:
             return None
         return self.completeness_gap / abs(self.output_difference)
+
+    def _content(self) -> dict:
+        """Every field as plain values, without the versions of the writer: what ``==`` compares."""
+        content = self.to_dict()
+        del content["schema_version"], content["attribkit_version"]
+        return content
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Explanation):
+            return NotImplemented
+        return self is other or self._content() == other._content()
+
+    def __hash__(self) -> int:
+        # Fields that ``==`` compares exactly, so that equal explanations hash alike.
+        return hash((self.text, self.tokens, self.target, self.method.name, self.model.name))
 
     def __repr__(self) -> str:
         text = self.text if len(self.text) <= 40 else self.text[:37] + "..."
@@ -352,6 +378,7 @@ class Explanation:
             "completeness_gap": self.completeness_gap,
             "output_difference": self.output_difference,
             "warnings": list(self.warnings),
+            "metadata": dict(self.metadata),
         }
 
     @classmethod
@@ -367,7 +394,8 @@ class Explanation:
                 method=Method(**data["method"]), model=ModelInfo(**data["model"]),
                 true_label=data.get("true_label"), convergence_delta=data.get("convergence_delta"),
                 completeness_gap=data.get("completeness_gap"), output_difference=data.get("output_difference"),
-                warnings=data.get("warnings", []), attribkit_version=data["attribkit_version"],
+                warnings=data.get("warnings", []), metadata=data.get("metadata") or {},
+                attribkit_version=data["attribkit_version"],
                 schema_version=data["schema_version"],
             )
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
@@ -404,3 +432,41 @@ def show_html_with(function: Optional[Callable[[Explanation], str]]) -> None:
 
 
 Explanations = Sequence[Explanation]
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """A corpus item that could not be explained: its id, where it was in the input, and why.
+
+    Written to a corpus run's output in place of the item's explanation, as
+    ``{"id": 7, "where": "line 7", "error": "..."}``; readers tell it from an
+    explanation by its ``error`` field.
+    """
+
+    id: Any
+    where: str
+    error: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", _json_like("id", self.id))
+        _check_str("where", self.where)
+        _check_str("error", self.error)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "where": self.where, "error": self.error}
+
+    @staticmethod
+    def is_one(data: Any) -> bool:
+        """Whether a parsed JSON value is an error record (not an explanation)."""
+        return isinstance(data, Mapping) and "error" in data and "schema_version" not in data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ErrorRecord":
+        try:
+            return cls(data.get("id"), data.get("where", ""), data["error"])
+        except (KeyError, ValueError) as exc:
+            raise SchemaError(f"invalid error record: {exc}") from None
+
+
+#: One line of a corpus run's output.
+Record = Union[Explanation, ErrorRecord]

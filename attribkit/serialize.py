@@ -12,10 +12,10 @@ from typing import Iterable, Iterator, List, Union
 from attribkit._files import atomic_output
 from attribkit._schema import SCHEMA_VERSION, schema
 from attribkit.errors import InputError, SchemaError
-from attribkit.results import Explanation
+from attribkit.results import ErrorRecord, Explanation, Record
 
-__all__ = ["SCHEMA_VERSION", "schema", "dumps", "loads", "save", "load", "iter_load",
-           "explanation_to_dict", "explanation_from_dict"]
+__all__ = ["SCHEMA_VERSION", "schema", "dumps", "loads", "save", "load", "iter_load", "iter_records",
+           "record_line", "explanation_to_dict", "explanation_from_dict"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -38,9 +38,11 @@ def loads(text: Union[str, bytes]) -> Explanation:
     return Explanation.from_json(text)
 
 
-def _line(explanation: Explanation, include_attributions: bool) -> bytes:
-    """One JSON line, UTF-8; text that is not valid Unicode (lone surrogates) is written with JSON escapes."""
-    data = explanation.to_dict(include_attributions=include_attributions)
+def record_line(record: Record, include_attributions: bool = True) -> bytes:
+    """One JSON line (an explanation or an error record), UTF-8; text that is not valid Unicode (lone
+    surrogates) is written with JSON escapes."""
+    data = record.to_dict() if isinstance(record, ErrorRecord) else \
+        record.to_dict(include_attributions=include_attributions)
     try:
         return (json.dumps(data, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
     except UnicodeEncodeError:
@@ -70,7 +72,7 @@ def save(explanations: Union[Explanation, Iterable[Explanation]], path: PathLike
             except Exception as exc:  # the source failed: keep what it gave
                 failure = exc
                 break
-            handle.write(_line(explanation, include_attributions))
+            handle.write(record_line(explanation, include_attributions))
             count += 1
     if failure is not None:
         raise failure
@@ -91,8 +93,15 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
     """Read explanations one at a time from a JSON Lines file (or a JSON object/array file).
 
     Large files are streamed line by line, never loaded whole. Errors say the
-    file and line.
+    file and line. The error records of a corpus run's output
+    (:class:`~attribkit.results.ErrorRecord`) are passed over; :func:`iter_records`
+    gives them too.
     """
+    return (record for record in iter_records(path) if isinstance(record, Explanation))
+
+
+def iter_records(path: PathLike) -> Iterator[Record]:
+    """The records of a corpus run's output, in order: explanations and error records."""
     name = os.fspath(path)
     try:
         handle = open(path, "rb")
@@ -115,7 +124,7 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
                     return
             data = _parse(line, f"{name}, line {number}")
             try:
-                yield explanation_from_dict(data)
+                yield ErrorRecord.from_dict(data) if ErrorRecord.is_one(data) else explanation_from_dict(data)
             except SchemaError as exc:
                 raise SchemaError(f"{name}, line {number}: {exc}") from None
 

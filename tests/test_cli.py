@@ -5,7 +5,7 @@ import json
 import pytest
 
 import attribkit
-from attribkit.cli import read_inputs
+from attribkit.corpus import read_corpus
 from conftest import build_explanation
 
 
@@ -70,6 +70,10 @@ def test_unwritable_out_fails_before_any_work(cli, saved):
 def test_explain_without_text(cli):
     result = cli("explain")
     assert result.exit_code == 1 and "no text given" in result.stderr
+
+
+def read_inputs(source):
+    return list(read_corpus(source))
 
 
 def texts_of(items):
