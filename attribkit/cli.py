@@ -239,6 +239,7 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
             os.environ.setdefault(name, value)
     if not texts and not input_path:
         raise InputError("no text given: pass texts as arguments or --input FILE (- for stdin)")
+    check_arguments(texts, target)
     if out and input_path and input_path != "-" and same_file(input_path, out):
         raise InputError(f"--out {out!r} is the input file; write the results to another file")
     stream = out is not None and Path(out).suffix.lower() in JSONL_SUFFIXES and fmt in (None, "json")
@@ -292,6 +293,23 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
             lines.append(f"... and {len(failures) - SHOWN_FAILURES} more" + (f" (the error records in {out})"
                                                                            if stream else ""))
         fail("\n".join(lines))
+
+
+def check_arguments(texts: Sequence[str], target: Optional[str]) -> None:
+    """Fail before any framework is imported when no argument text can be explained or the target cannot
+    name a class (a file's bad lines are reported per line instead)."""
+    from attribkit.pipeline import check_text
+
+    problems = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            check_text(text)
+        except InputError as exc:
+            problems.append(f"argument {number}: {exc}")
+    if texts and len(problems) == len(texts):
+        raise InputError("\n".join(problems))
+    if target is not None and not target.strip():
+        raise InputError("--target is empty; give a class index (0, 1...) or a label name (e.g. positive)")
 
 
 def explained_records(model: Any, tokenizer: Any, source: Any, options: dict, failures: List[Any]) -> Iterator[Any]:

@@ -140,3 +140,21 @@ def test_options_on_the_command_line(cli):
     assert result.exit_code == 1 and "-O 'n_samples': expected NAME=VALUE" in result.stderr
     result = cli("explain", "--method", "lime", "-O", "n_sample=5", "a text")
     assert result.exit_code == 1 and "unknown option(s) ['n_sample']" in result.stderr
+
+
+def test_argument_errors_come_before_any_framework_is_imported():
+    """An unknown method or format, an empty text or an empty target: one line, and no framework loaded."""
+    import subprocess
+    import sys
+
+    cases = {("--method", "nope", "fine text"): "method 'nope' is not supported",
+             ("--format", "nope", "fine text"): "unknown format 'nope'",
+             ("   ",): "argument 1: text is empty",
+             ("--target", " ", "fine text"): "--target is empty"}
+    for arguments, message in cases.items():
+        code = ("import sys\nfrom attribkit.cli import main\ntry:\n"
+                f"    main(['explain', *{list(arguments)!r}])\nexcept SystemExit as exit:\n"
+                "    print(exit.code, sorted(m for m in ('torch', 'tensorflow', 'transformers') if m in sys.modules))\n")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert message in done.stderr, (arguments, done.stderr)
+        assert done.stdout.strip() == "1 []", (arguments, done.stdout)
