@@ -51,7 +51,8 @@ def test_html_table_has_captum_columns_and_values():
     assert [th.text for th in page.find("th")] == CAPTUM_COLUMNS
     cells = [td.text.strip() for td in page.find("td")][:4]
     scores = explanation.scores
-    assert cells == ["positive", "positive (0.90)", "positive", f"{scores.sum() / np.abs(scores).max():.2f}"]
+    # one explanation: the shared scale is its largest |score| of a word or token that is not special
+    assert cells == ["positive", "positive (0.90)", "positive", f"{scores.sum() / np.abs(scores[1:-1]).max():.2f}"]
     details = " ".join(dd.text for dd in page.find("dd"))
     for expected in ("integrated_gradients", "output=probability", "n_steps=50", "baseline=pad",
                      "tiny-test-model (TestModel)", "test (test)", "0.001", "0.25% of |F(x)"):
@@ -141,7 +142,7 @@ def test_html_toggles_work_without_javascript():
     css = page.find("style")[0].text
     assert ".ak-report .ak-special { display: none;" in css
     assert ".ak-report .ak-tokens { display: none; }" in css
-    assert ".ak-opt-special:checked ~ .ak-body .ak-special { display: inline; }" in css
+    assert ".ak-opt-special:checked ~ .ak-body .ak-special { display: inline-block; }" in css
     assert ".ak-opt-subword:checked ~ .ak-body .ak-words { display: none; }" in css
     assert ".ak-opt-subword:checked ~ .ak-body .ak-tokens { display: block; }" in css
 
