@@ -39,6 +39,7 @@ from attribkit.renderers._format import (
     true_label,
 )
 from attribkit.renderers._palette import (
+    DARK_TEXT,
     SHARED,
     Scale,
     colour,
@@ -217,7 +218,9 @@ def _chips(units: Sequence[Tuple[str, float, bool]], values: Iterable[float], dr
             chips.append(Chip(text, DROPPED_TITLE, "", special, dropped=True))
             continue
         background = colour(next(intensities))
-        style = f"background:{hex_colour(background)};color:{hex_colour(text_colour(background))}"
+        style = f"background:{hex_colour(background)}"  # black text (the chips' colour) unless white reads better
+        if text_colour(background) != DARK_TEXT:
+            style += f";color:{hex_colour(text_colour(background))}"
         chips.append(Chip(text, f"score {score:+.4g}", style, special))
     return tuple(chips)
 

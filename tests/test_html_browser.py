@@ -1,4 +1,5 @@
-"""The HTML report as a real browser builds it: headless Chromium's DOM holds no script."""
+"""The HTML report as a real browser builds it: headless Chromium's DOM holds no script but the corpus
+report's static, hashed search script."""
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import attribkit
-from test_html_security import PAYLOADS, assert_inert, hostile_explanation, parse_page
+from attribkit.renderers.html_report import CORPUS_FROM
+from test_html_security import PAYLOADS, assert_inert, hostile_explanation, parse_page, script_hash
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = (
@@ -41,3 +43,16 @@ def test_chromium_dom_of_hostile_report_has_no_script(tmp_path):
     assert dom.find("title")[0].text == PAYLOADS[0]
     [csp] = [m for m in dom.find("meta") if m.get("http-equiv").lower() == "content-security-policy"]
     assert "default-src 'none'" in csp.get("content")
+
+
+def test_chromium_dom_of_hostile_corpus_report_has_only_the_hashed_script(tmp_path):
+    path = tmp_path / "corpus.html"
+    explanations = [hostile_explanation(PAYLOADS[i % len(PAYLOADS)]) for i in range(CORPUS_FROM + 2)]
+    attribkit.render(explanations, "html", path=path, title=PAYLOADS[1])
+    dom = parse_page(dump_dom(path, tmp_path / "profile"))
+    assert_inert(dom, search_script=True)
+    assert not dom.find("img") and not dom.find("svg") and not dom.find("a")
+    [script] = dom.find("script")
+    [csp] = [m for m in dom.find("meta") if m.get("http-equiv").lower() == "content-security-policy"]
+    assert csp.get("content").endswith(f"script-src {script_hash(script.text)}")
+    assert len(dom.find("div", "ak-row")) == CORPUS_FROM + 2
