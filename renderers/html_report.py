@@ -6,7 +6,8 @@ heat-mapped on a diverging palette with one colour scale for the whole
 report, a score line of the top words, and the method, model and quality
 figures. From :data:`CORPUS_FROM` explanations on, the page is a corpus
 report: a summary (counts, accuracy, the most important words per
-predicted class), then one compact row per text. The word/subword and
+predicted class), then one compact row per text (its words; the subword
+view is in the table layout). The word/subword and
 special-token toggles, sorting and filtering are pure CSS; a corpus page's
 text search is one static script, allowed by its hash in the page's
 Content-Security-Policy, that reads the texts from the page and never

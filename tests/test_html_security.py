@@ -302,4 +302,5 @@ def test_no_input_reaches_the_markup(explanation, title):
         assert not page.others
         assert_inert(page, search_script=layout == "corpus")
         assert page.find("title")[0].text == title
-        assert [chip.text for chip in page.chips("tokens")] == list(explanation.tokens)
+        if layout != "corpus":  # a corpus row shows the words only
+            assert [chip.text for chip in page.chips("tokens")] == list(explanation.tokens)
