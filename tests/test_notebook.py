@@ -93,12 +93,25 @@ texts = ["The waiter is friendly and the food is delicious, an extraordinarily p
 ]
 
 
+def notebook_outputs(cells: List[str]) -> List[str]:
+    """Execute a notebook of ``cells`` with nbclient; the ``text/html`` output of each cell after the first."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+    return [cell.outputs[0]["data"]["text/html"] for cell in notebook.cells[1:]]
+
+
+def notebook_page(outputs: List[str], frame: str, before: str = "", script: str = "") -> str:
+    """A page holding ``outputs`` as a notebook does: each in an output ``<div>`` of class ``frame``, 900 px
+    wide, under :data:`NOTEBOOK_CSS`; ``before`` goes before each output, ``script`` at the end."""
+    blocks = "".join(f'<div class="output {frame}" style="width: 900px">{before}{html}</div>' for html in outputs)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{NOTEBOOK_CSS}</style></head>"
+            f"<body>{blocks}{f'<script>{script}</script>' if script else ''}</body></html>")
+
+
 @pytest.fixture(scope="module")
 def outputs() -> List[str]:
     """The ``text/html`` output of each display cell of the executed notebook."""
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in NOTEBOOK_CELLS])
-    NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
-    return [cell.outputs[0]["data"]["text/html"] for cell in notebook.cells[1:]]
+    return notebook_outputs(NOTEBOOK_CELLS)
 
 
 def test_a_notebook_displays_one_explanation_a_list_and_show(outputs):
@@ -114,10 +127,8 @@ def test_a_notebook_displays_one_explanation_a_list_and_show(outputs):
 @pytest.mark.parametrize("frame", ["jp-RenderedHTMLCommon jp-OutputArea-output", "rendered_html output_subarea"])
 def test_notebook_css_leaves_the_report_readable(outputs, frame, tmp_path):
     control = '<table class="control"><tr><td>x</td></tr></table>'
-    blocks = "".join(f'<div class="output {frame}" style="width: 900px">{control}{html}</div>' for html in outputs)
     page = tmp_path / "notebook.html"
-    page.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{NOTEBOOK_CSS}</style></head>"
-                    f"<body>{blocks}<script>{MEASURE}</script></body></html>", encoding="utf-8")
+    page.write_text(notebook_page(outputs, frame, before=control, script=MEASURE), encoding="utf-8")
     dom = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,900",
                           "--dump-dom", page.resolve().as_uri()], capture_output=True, text=True, timeout=120,
                          check=True).stdout
