@@ -182,9 +182,9 @@ def stream_terminal(
             if rule is not None:
                 console.print(Text(f"anchor: {_printable(rule)}", style="bold"))
             shown = shown_words(explanation)
+            console.print(_top_line(shown))
             console.print(_heatmap(_units(explanation, shown, view, show_special), scale,
                                    explanation.method.output, use_colour))
-            console.print(_top_line(shown))
             for warning in explanation.warnings:
                 console.print(Text(f"warning: {_printable(warning)}", style="yellow"))
             yield taken()
