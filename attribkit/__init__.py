@@ -18,7 +18,7 @@ if _os.path.isfile(_os.path.join(_checkout, "backends", "__init__.py")) and _os.
     __path__.append(_checkout)
 
 from attribkit._version import __version__  # noqa: E402
-from attribkit.api import explain, render, render_file
+from attribkit.api import Explanations, explain, render, render_file, show
 from attribkit.errors import (
     AttribkitError,
     BackendUnavailable,
@@ -44,7 +44,7 @@ from attribkit.results import SCHEMA_VERSION, ErrorRecord, Explanation, Method, 
 from attribkit.serialize import iter_load, iter_records, load, save
 
 __all__ = [
-    "__version__", "explain", "explain_corpus", "render", "render_file", "save", "load", "iter_load", "iter_records",
+    "__version__", "explain", "explain_corpus", "render", "render_file", "show", "Explanations", "save", "load", "iter_load", "iter_records",
     "hookimpl", "Explanation", "ErrorRecord", "Target", "Prediction", "Method", "ModelInfo", "SCHEMA_VERSION",
     "top_k", "normalize", "words", "get_host", "register_plugin",
     "Backend", "ModelAdapter", "Task", "MethodResult", "Option", "ModelSize", "WordTokenizer", "ANY_BACKEND",

@@ -28,7 +28,7 @@ def _per_text(name: str, value: Any, n: int, single: bool) -> List[Any]:
 @overload
 def explain(model: Any, tokenizer: Any, text_or_texts: str, **kwargs: Any) -> Explanation: ...
 @overload
-def explain(model: Any, tokenizer: Any, text_or_texts: Sequence[str], **kwargs: Any) -> List[Explanation]: ...
+def explain(model: Any, tokenizer: Any, text_or_texts: Sequence[str], **kwargs: Any) -> "Explanations": ...
 
 
 def explain(
@@ -47,7 +47,7 @@ def explain(
     batch_size: Optional[int] = None,
     errors: str = "raise",
     **options: Any,
-) -> Union[Explanation, List[Any]]:
+) -> Union[Explanation, "Explanations"]:
     """Explain a classifier's prediction for one text or many.
 
     Args:
@@ -55,7 +55,8 @@ def explain(
             hand-built); the backend is chosen from it unless ``backend`` is given.
         tokenizer: the model's tokenizer.
         text_or_texts: a string (returns one :class:`Explanation`) or a list
-            of strings (returns a list, in order).
+            of strings (returns an :class:`Explanations` list, in order, which a
+            notebook shows as one report).
         method: a registered method name (``attribkit plugins`` lists them).
         target: ``None`` (the predicted class), a class index or a label
             name; or a list with one per text.
@@ -152,10 +153,10 @@ def explain(
             raise failures[0]
         return results[0]
     if errors == "return":
-        return [failures.get(i, r) for i, r in enumerate(results)]
+        return Explanations(failures.get(i, r) for i, r in enumerate(results))
     if failures:
         raise BatchError(results, failures)
-    return results
+    return Explanations(results)
 
 
 def _rendering_hint(host: Any, options: Mapping[str, Any]) -> str:
@@ -268,8 +269,46 @@ class Counted:
             yield item
 
 
-def _notebook_html(explanation: Explanation) -> str:
-    return render(explanation, "html", standalone=False)
+def _notebook_html(explanation_or_list: Union[Explanation, Iterable[Any]], **options: Any) -> str:
+    """The HTML renderer's notebook fragment (``standalone=False``) of one explanation or a list (a corpus
+    report from ten on); failures in a list (``errors="return"``) are listed as notes."""
+    if isinstance(explanation_or_list, Explanation):
+        return render(explanation_or_list, "html", standalone=False, **options)
+    items = list(explanation_or_list)
+    failed = [f"text {i}: {type(item).__name__}: {item}" for i, item in enumerate(items)
+              if isinstance(item, BaseException)]
+    notes = list(options.pop("notes", ())) + failed
+    good = [item for item in items if not isinstance(item, BaseException)]
+    return render(good, "html", standalone=False, notes=notes, **options)
 
 
 show_html_with(_notebook_html)
+
+
+class Explanations(list):
+    """What :func:`explain` returns for a list of texts: a plain ``list`` of :class:`Explanation` (or, with
+    ``errors="return"``, of exceptions in place of failed texts) that a notebook displays as one HTML
+    report, a corpus report from ten explanations on."""
+
+    def _repr_html_(self) -> str:
+        return _notebook_html(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """The HTML of :func:`show`: a notebook displays it (``_repr_html_``); ``html`` is the fragment."""
+
+    html: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def show(explanations_or_one: Union[Explanation, Iterable[Any]], **options: Any) -> Shown:
+    """Display one explanation or several in a notebook as one report: the last expression of a cell,
+    ``attribkit.show(results)``, or ``IPython.display.display(attribkit.show(results))``.
+
+    ``options`` are the HTML renderer's (``title``, ``normalization``, ``layout``, ``notes``...; see
+    ``docs/renderers.md``); items that are exceptions (``errors="return"``) are listed as notes.
+    """
+    return Shown(_notebook_html(explanations_or_one, **options))

@@ -1,7 +1,9 @@
 """Display strings shared by the renderers."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+import itertools
+import tempfile
+from typing import IO, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from attribkit.ops import Word, words
 from attribkit.results import Explanation
@@ -34,6 +36,53 @@ def shown_words(explanation: Explanation, include_special: bool = True) -> List[
         result.append(word)
     flush()
     return result
+
+
+#: Words in an explanation's score line.
+TOP_WORDS = 5
+
+
+def top_words(shown: Sequence[Word], k: int = TOP_WORDS) -> List[Word]:
+    """The ``k`` words of ``shown`` (:func:`shown_words`) with the largest ``|score|``, special tokens and
+    unscored words left out, largest first: the words and raw scores of the score line every renderer
+    prints."""
+    return sorted((w for w in shown if not (w.special or w.dropped)), key=lambda w: -abs(w.score))[:k]
+
+
+class Replay:
+    """Explanations that can be read more than once, in bounded memory.
+
+    A renderer that needs every explanation before the first one it shows (a scale shared by the whole
+    report, a corpus summary) reads them twice. ``head`` and ``rest`` are read once, and each explanation
+    is written to a temporary file (JSON Lines, without the per-dimension attributions, which no report
+    shows) as it passes; later reads come back from that file. A list or tuple is simply read again: use
+    :func:`readable_twice`.
+    """
+
+    def __init__(self, head: Sequence[Explanation], rest: Iterable[Explanation]):
+        self._pending: Optional[Iterator[Explanation]] = itertools.chain(head, rest)
+        self._spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogatepass")
+
+    def __iter__(self) -> Iterator[Explanation]:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            for explanation in pending:
+                self._spool.write(explanation.to_json(include_attributions=False) + "\n")
+                yield explanation
+            return
+        self._spool.seek(0)
+        for line in self._spool:
+            yield Explanation.from_json(line)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def readable_twice(head: Sequence[Explanation], rest: Iterable[Explanation], whole: Iterable[Explanation]
+                   ) -> Iterable[Explanation]:
+    """``whole`` itself when it is a list or tuple, else a :class:`Replay` of ``head`` then ``rest`` (what is
+    left of ``whole`` once ``head`` was taken from it)."""
+    return whole if isinstance(whole, (list, tuple)) else Replay(head, rest)
 
 
 def true_label(explanation: Explanation) -> Tuple[str, Optional[bool]]:

@@ -1,18 +1,25 @@
 """The diverging colour scale shared by the HTML and terminal renderers.
 
-Scores are first scaled per explanation (:func:`display_values`), then mapped
-to a colour-blind-safe diverging palette centred on zero: orange for tokens
-that speak against the target class, near-white for zero, blue for tokens
-that support it. Colours are interpolated here, without matplotlib.
+Scores are first scaled (:class:`Scale`): by default one scale for the whole
+report per output kind (``"shared"``: divided by the largest ``|score|`` of
+every explanation that explains the same kind of output, so weak evidence
+stays pale), or per explanation on request (``"maxabs"``, ``"l2"``,
+``"none"``). Scaled values are mapped to a colour-blind-safe diverging
+palette centred on zero: orange for tokens that speak against the target
+class, near-white for zero, blue for tokens that support it. Colours are
+interpolated here, without matplotlib.
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 
+from attribkit import ops
 from attribkit.errors import InputError
-from attribkit.ops import NORMALIZATIONS, normalize
+from attribkit.ops import normalize, words
+from attribkit.results import Explanation
 
 RGB = Tuple[int, int, int]
 
@@ -31,6 +38,13 @@ DARK_TEXT: RGB = (0x00, 0x00, 0x00)
 LIGHT_TEXT: RGB = (0xFF, 0xFF, 0xFF)
 
 
+#: The default: one scale for all the explanations of a report that explain the same output kind.
+SHARED = "shared"
+#: What a renderer's ``normalization`` accepts: the shared scale, or one of the per-explanation
+#: normalisations of :func:`attribkit.normalize`.
+NORMALIZATIONS = (SHARED,) + ops.NORMALIZATIONS
+
+
 def check_normalization(how: str) -> str:
     """Return ``how`` if it is a known normalisation, else raise :class:`InputError`."""
     if how not in NORMALIZATIONS:
@@ -38,13 +52,78 @@ def check_normalization(how: str) -> str:
     return how
 
 
-def display_values(scores: Sequence[float], how: str) -> np.ndarray:
-    """Scores scaled with :func:`attribkit.ops.normalize` and clipped to ``[-1, 1]``.
+@dataclass
+class Scale:
+    """How scores become colour intensities in ``[-1, 1]``.
 
-    Shape ``(n,)`` in, shape ``(n,)`` out. ``"maxabs"`` puts the largest
-    ``|score|`` at full intensity; ``"none"`` keeps raw scores (clipped).
+    With ``how="shared"`` the scale of an output kind (``"probability"``, ``"logit"``, ``"sum"``) is the
+    largest ``|score|`` of any word or token of the explanations seen (:meth:`add`) that explain that
+    kind, whatever their method; a token with half that score gets half the colour. Special tokens
+    (``[CLS]``, hidden by default) do not set the scale; a larger score of theirs shows at full colour. The other values
+    scale each explanation on its own (:func:`attribkit.normalize`).
     """
-    return np.clip(normalize(scores, how), -1.0, 1.0)
+
+    how: str = SHARED
+    largest: Dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_normalization(self.how)
+
+    @property
+    def shared(self) -> bool:
+        return self.how == SHARED
+
+    def add(self, explanation: Explanation) -> None:
+        """Widen the shared scale of ``explanation``'s output kind to its words and tokens."""
+        if not self.shared:
+            return
+        text = ~explanation.special_mask
+        units = [abs(w.score) for w in words(explanation, include_special=False)]
+        units += np.abs(explanation.scores[text]).tolist()
+        kind = explanation.method.output
+        self.largest[kind] = max([self.largest.get(kind, 0.0), *units])
+
+    def normalized(self, scores: Sequence[float], output: str) -> np.ndarray:
+        """``scores`` of one explanation (shape ``(n,)``) divided by its scale, not clipped."""
+        if not self.shared:
+            return normalize(scores, self.how)
+        largest = self.largest.get(output, 0.0)
+        array = np.asarray(scores, dtype=np.float64)
+        return array / largest if largest > 0 else array.copy()
+
+    def values(self, scores: Sequence[float], output: str) -> np.ndarray:
+        """Colour intensities of ``scores`` (shape ``(n,)``): :meth:`normalized`, clipped to ``[-1, 1]``."""
+        return np.clip(self.normalized(scores, output), -1.0, 1.0)
+
+    def ranges(self) -> List[str]:
+        """The shared scale's full-colour score of each output kind, ``["±0.46 (probability)"]``; empty
+        for a per-explanation scale."""
+        return [f"\u00b1{value:.2g} ({kind})" for kind, value in sorted(self.largest.items())]
+
+    def ends(self) -> Tuple[str, str]:
+        """The legend's two ends: the scale's range when one output kind is shown, else ``-1`` and ``+1``."""
+        if self.shared and len(self.largest) == 1:
+            [value] = self.largest.values()
+            return f"\u2212{value:.2g}", f"+{value:.2g}"
+        return "\u22121", "+1"
+
+    def description(self) -> str:
+        """One line for the legend: what full colour means."""
+        if self.shared:
+            ranges = ", ".join(self.ranges()) or "no scores"
+            return f"one scale for the whole report: full colour at {ranges}"
+        if self.how == "none":
+            return "raw scores, full colour at \u00b11 (none)"
+        return f"scaled per explanation ({self.how})"
+
+
+def scale_of(explanations: Iterable[Explanation], how: str) -> Scale:
+    """The :class:`Scale` of ``how`` over ``explanations`` (read only for the shared scale)."""
+    scale = Scale(how)
+    if scale.shared:
+        for explanation in explanations:
+            scale.add(explanation)
+    return scale
 
 
 def colour(value: float) -> RGB:

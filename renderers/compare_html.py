@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from attribkit._version import __version__
 from attribkit.evaluation import Evaluation
 from attribkit.renderers._format import MISSING
-from attribkit.renderers._palette import check_normalization, hex_colour, legend_colours
+from attribkit.renderers._palette import Scale, hex_colour, legend_colours
 from attribkit.renderers.html_report import CONTENT_SECURITY_POLICY, _card, _comparison, _content_id, _environment
 from attribkit.results import Explanation
 
@@ -76,21 +76,23 @@ def per_explanation(evaluation: Evaluation) -> Dict[int, List[Tuple[str, str]]]:
 
 
 def render_compare_html(explanations: Sequence[Explanation], evaluation: Evaluation, *,
-                        title: str = "attribkit compare", normalization: str = "maxabs",
+                        title: str = "attribkit compare", normalization: str = "shared",
                         notes: Sequence[str] = ()) -> str:
     """The page: the explanations of each text side by side (a column per method) with each one's metric
     values, then the methods x metrics table (mean ± standard deviation (count), the best mean marked) and
     the methods' rank agreement. ``explanations`` are the evaluated ones, in the evaluation's order."""
-    check_normalization(normalization)
+    scale = Scale(normalization)
     explanations = list(explanations)
     if len(explanations) != len(evaluation.items):
         raise ValueError(f"{len(explanations)} explanations for an evaluation of {len(evaluation.items)}")
-    cards = [_card(e, normalization) for e in explanations]
+    for explanation in explanations:  # one scale across the methods: weak evidence stays pale
+        scale.add(explanation)
+    cards = [_card(e, scale) for e in explanations]
     lines = per_explanation(evaluation)
     card_metrics = {card: lines.get(index, []) for index, card in enumerate(cards)}
     return _environment().get_template("compare.html.j2").render(
         title=title, uid="ak-" + _content_id(title, explanations[:1]), csp=CONTENT_SECURITY_POLICY,
-        normalization=normalization, legend=", ".join(hex_colour(c) for c in legend_colours()),
+        scale=scale, legend=", ".join(hex_colour(c) for c in legend_colours()),
         comparison=_comparison(explanations, cards, "method.name"), card_metrics=card_metrics,
         table=metrics_table(evaluation), settings=sorted(evaluation.settings.items()),
         errors=[str(problem) for problem in evaluation.errors], notes=[str(note) for note in notes],

@@ -1,10 +1,17 @@
-"""The ``html`` renderer: a self-contained, script-free report.
+"""The ``html`` renderer: a self-contained report.
 
 One page (or, with ``standalone=False``, one fragment for notebooks) shows
 the columns of Captum's visualisation table for every explanation, the text
-heat-mapped on a diverging palette, and the method, model and quality
-figures. The word/subword and special-token toggles are pure CSS, so the
-page carries a Content-Security-Policy that forbids every script.
+heat-mapped on a diverging palette with one colour scale for the whole
+report, a score line of the top words, and the method, model and quality
+figures. From :data:`CORPUS_FROM` explanations on, the page is a corpus
+report: a summary (counts, accuracy, the most important words per
+predicted class), then one compact row per text (its words; the subword
+view is in the table layout). The word/subword and
+special-token toggles, sorting and filtering are pure CSS; a corpus page's
+text search is one static script, allowed by its hash in the page's
+Content-Security-Policy, that reads the texts from the page and never
+carries any of them. Single reports have no script at all.
 
 Every string that comes from an explanation is escaped by Jinja2's
 autoescaping; this module only prepares plain strings and numbers for the
@@ -12,27 +19,31 @@ templates in ``templates/``.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import itertools
+import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import jinja2
+from markupsafe import Markup
 
 from attribkit._version import __version__
 from attribkit.errors import InputError
 from attribkit.hookspecs import hookimpl
-from attribkit.ops import normalize
 from attribkit.renderers._format import (
-    DROPPED_TITLE, anchor_rule, completeness_gap, explained, shown_words, true_label,
+    DROPPED_TITLE, Replay, anchor_rule, completeness_gap, explained, readable_twice, shown_words, top_words,
+    true_label,
 )
 from attribkit.renderers._palette import (
-    check_normalization,
+    DARK_TEXT,
+    SHARED,
+    Scale,
     colour,
-    display_values,
     hex_colour,
     legend_colours,
     text_colour,
@@ -41,8 +52,27 @@ from attribkit.results import Explanation
 
 #: The tooltip of the Attribution Score: what the figure is (Captum's table sums the normalised scores).
 SCORE_TITLE = "sum of the scores as normalised for the colours ({normalization}); raw sum {raw:+.4g}"
-#: The policy written into every standalone page: no script, no network.
+#: The policy of a standalone page without script: no script, no network.
 CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+#: The corpus page's text search, the only script attribkit writes. It is static (no text of an
+#: explanation is in it: it reads the rows' words from the page) and allowed by its hash alone.
+SEARCH_SCRIPT = (
+    'document.querySelectorAll(".ak-report").forEach(function (report) {'
+    ' var box = report.querySelector(".ak-search"); if (!box) { return; }'
+    ' box.addEventListener("input", function () {'
+    ' var wanted = box.value.trim().toLowerCase().replace(/\\s+/g, " ");'
+    ' report.querySelectorAll(".ak-row").forEach(function (row) {'
+    ' var text = row.querySelector(".ak-words").textContent.toLowerCase().replace(/\\s+/g, " ");'
+    ' row.classList.toggle("ak-nomatch", wanted !== "" && text.indexOf(wanted) < 0); }); }); });'
+)
+SEARCH_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SEARCH_SCRIPT.encode("utf-8")).digest()).decode()
+#: The policy of a corpus page: the same, plus the search script, allowed by its hash.
+CORPUS_CONTENT_SECURITY_POLICY = f"{CONTENT_SECURITY_POLICY}; script-src '{SEARCH_SCRIPT_HASH}'"
+#: From this many explanations on, ``layout="auto"`` makes a corpus report.
+CORPUS_FROM = 10
+LAYOUTS = ("auto", "table", "corpus")
+#: Words listed per predicted class in a corpus summary.
+SUMMARY_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -69,8 +99,12 @@ class Card:
     direction: str
     words: Tuple[Chip, ...]
     tokens: Tuple[Chip, ...]
-    details: Tuple[Tuple[str, str], ...]
+    top: Tuple[Tuple[str, str, bool], ...]
+    identity: Tuple[Tuple[str, str], ...]
+    quality: Tuple[Tuple[str, str], ...]
     warnings: Tuple[str, ...]
+    label_index: int = 0
+    confidence: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +114,86 @@ class Comparison:
     attribute: str
     columns: Tuple[str, ...]
     rows: Tuple[Tuple[str, Tuple[Tuple[Card, ...], ...]], ...]
+
+
+@dataclass
+class Summary:
+    """The head of a corpus report, gathered one explanation at a time (:meth:`add`): counts, accuracy,
+    the identity (method, model, backend) when every row shares it, and the words that weigh most for
+    each predicted class."""
+
+    count: int = 0
+    labelled: int = 0
+    correct: int = 0
+    predicted: Dict[str, int] = field(default_factory=dict)
+    identities: set = field(default_factory=set)
+    identity: Tuple[Tuple[str, str], ...] = ()
+    #: ``(predicted label, output kind)`` -> word -> ``[sum of scores, count]``
+    word_scores: Dict[Tuple[str, str], Dict[str, List[float]]] = field(default_factory=dict)
+
+    def add(self, explanation: Explanation) -> None:
+        e = explanation
+        self.count += 1
+        self.predicted[e.prediction.label] = self.predicted.get(e.prediction.label, 0) + 1
+        matches = true_label(e)[1]
+        if matches is not None:
+            self.labelled += 1
+            self.correct += matches
+        if len(self.identities) < 2:
+            self.identities.add(_identity(e))
+            self.identity = _identity(e) if len(self.identities) == 1 else ()
+        if e.target.index != e.prediction.index or e.method.output == "sum":
+            return  # its scores are not about the predicted class
+        table = self.word_scores.setdefault((e.prediction.label, e.method.output), {})
+        for word in shown_words(e, include_special=False):
+            key = _WORD_EDGES.sub("", word.text.lower())
+            if key and not word.dropped:
+                entry = table.setdefault(key, [0.0, 0])
+                entry[0] += word.score
+                entry[1] += 1
+
+    @property
+    def labels(self) -> List[str]:
+        """The predicted labels, most frequent first (the filters' and the label sort's order)."""
+        return sorted(self.predicted, key=lambda label: (-self.predicted[label], label))
+
+    def label_index(self, label: str) -> int:
+        return self.labels.index(label)
+
+    def picks(self) -> List[Tuple[str, str, bool]]:
+        """The sorting and filtering choices, as ``(radio group, choice, checked at first)``: the CSS rules
+        and controls of the page are named after them (numbers only: no label goes into CSS)."""
+        choices = [("sort", f"sort-{how}", how == "mistakes") for how in ("mistakes", "input", "confidence", "label")]
+        if self.labelled:
+            choices += [("outcome", f"outcome-{which}", which == "all") for which in ("all", "wrong", "right")]
+        choices.append(("label", "label-all", True))
+        return choices + [("label", f"label-{i}", False) for i in range(len(self.predicted))]
+
+    def stats(self) -> List[str]:
+        """``["300 texts", "accuracy 91.3% (274 of 300 with a true label)", "26 mistakes"]``."""
+        lines = [f"{self.count:,} text(s)"]
+        if self.labelled:
+            lines.append(f"accuracy {self.correct / self.labelled:.1%} ({self.correct:,} of {self.labelled:,} "
+                         "with a true label)")
+            lines.append(f"{self.labelled - self.correct:,} mistake(s)")
+        lines.append("predicted: " + ", ".join(f"{label} {self.predicted[label]:,}" for label in self.labels))
+        return lines
+
+    def classes(self) -> List[Tuple[str, List[Tuple[str, str, str, bool]]]]:
+        """For each predicted class (and output kind): its heading and its most important words as
+        ``(word, mean score, count, positive)``, by the sum of their scores: the words that pushed the
+        model towards that class most over the corpus."""
+        result = []
+        kinds = {kind for _, kind in self.word_scores}
+        for (label, kind), table in sorted(self.word_scores.items(), key=lambda item: self.labels.index(item[0][0])):
+            ranked = sorted(table.items(), key=lambda item: (-item[1][0], item[0]))[:SUMMARY_WORDS]
+            heading = f"predicted {label}" + (f" ({kind})" if len(kinds) > 1 else "")
+            result.append((heading, [(word, f"{total / count:+.3g}", f"{count:,}", total > 0)
+                                     for word, (total, count) in ranked]))
+        return result
+
+
+_WORD_EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -93,19 +207,21 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _chips(units: Sequence[Tuple[str, float, bool]], normalization: str, dropped: Sequence[bool] = ()) -> Tuple[Chip, ...]:
-    """Colour ``(text, raw score, special)`` units by their normalised score; units marked in ``dropped``
-    (words without tokens) have no score and no colour."""
+def _chips(units: Sequence[Tuple[str, float, bool]], values: Iterable[float], dropped: Sequence[bool] = ()
+           ) -> Tuple[Chip, ...]:
+    """Colour ``(text, raw score, special)`` units by their colour intensities ``values`` (one per unit not
+    ``dropped``); units marked in ``dropped`` (words without tokens) have no score and no colour."""
     dropped = list(dropped) or [False] * len(units)
-    scored = [unit for unit, gone in zip(units, dropped) if not gone]
-    values = iter(display_values([score for _, score, _ in scored], normalization))
+    intensities = iter(values)
     chips = []
     for (text, score, special), gone in zip(units, dropped):
         if gone:
             chips.append(Chip(text, DROPPED_TITLE, "", special, dropped=True))
             continue
-        background = colour(next(values))
-        style = f"background:{hex_colour(background)};color:{hex_colour(text_colour(background))}"
+        background = colour(next(intensities))
+        style = f"background:{hex_colour(background)}"  # black text (the chips' colour) unless white reads better
+        if text_colour(background) != DARK_TEXT:
+            style += f";color:{hex_colour(text_colour(background))}"
         chips.append(Chip(text, f"score {score:+.4g}", style, special))
     return tuple(chips)
 
@@ -121,16 +237,23 @@ def _direction(text: str) -> str:
     return "ltr"
 
 
-def _details(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
-    """``(name, value)`` pairs for the method, model and quality line."""
+def _identity(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
+    """``(name, value)`` pairs of the method, model and backend: what a corpus report shows once when every
+    row shares it."""
     e = explanation
     params = " \u00b7 ".join(f"{key}={value}" for key, value in e.method.params.items())
     method = f"{e.method.name} \u00b7 output={e.method.output}" + (f" \u00b7 {params}" if params else "")
     model = e.model.name + (f" ({e.model.architecture})" if e.model.architecture else "")
-    details = [("Method", method), ("Model", model), ("Backend", f"{e.model.backend} ({e.model.framework})")]
+    return (("Method", method), ("Model", model), ("Backend", f"{e.model.backend} ({e.model.framework})"))
+
+
+def _quality(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
+    """``(name, value)`` pairs of this explanation's own figures: anchor rule, convergence delta, gap."""
+    e = explanation
+    details = []
     rule = anchor_rule(e)
     if rule is not None:
-        details.insert(0, ("Anchor", rule))
+        details.append(("Anchor", rule))
     if e.convergence_delta is not None:
         details.append(("Convergence delta", f"{e.convergence_delta:.3g}"))
     gap = completeness_gap(e)
@@ -139,24 +262,30 @@ def _details(explanation: Explanation) -> Tuple[Tuple[str, str], ...]:
     return tuple(details)
 
 
-def _card(explanation: Explanation, normalization: str) -> Card:
+def _card(explanation: Explanation, scale: Scale, summary: Optional[Summary] = None) -> Card:
     e = explanation
+    output = e.method.output
     gold, matches = true_label(e)
     shown = shown_words(e)
-    word_units = [(w.text, w.score, w.special) for w in shown]
-    token_units = list(zip(e.tokens, e.scores.tolist(), e.special_mask.tolist()))
+    scored = [w.score for w in shown if not w.dropped]
+    normalization = scale.how if not scale.shared else f"{SHARED} scale, full colour at " + ", ".join(scale.ranges())
     return Card(
         true_label=gold,
         true_label_matches=matches,
         predicted=f"{e.prediction.label} ({e.prediction.probability:.2f})",
         target=explained(e),
-        score=f"{float(normalize(e.scores, normalization).sum()):.2f}",
+        score=f"{float(scale.normalized(e.scores, output).sum()):.2f}",
         score_title=SCORE_TITLE.format(normalization=normalization, raw=float(e.scores.sum())),
         direction=_direction(e.text),
-        words=_chips(word_units, normalization, [w.dropped for w in shown]),
-        tokens=_chips(token_units, normalization),
-        details=_details(e),
+        words=_chips([(w.text, w.score, w.special) for w in shown], scale.values(scored, output),
+                     [w.dropped for w in shown]),
+        tokens=_chips(list(zip(e.tokens, e.scores.tolist(), e.special_mask.tolist())), scale.values(e.scores, output)),
+        top=tuple((w.text, f"{w.score:+.3g}", w.score >= 0) for w in top_words(shown)),
+        identity=_identity(e),
+        quality=_quality(e),
         warnings=e.warnings,
+        label_index=summary.label_index(e.prediction.label) if summary else 0,
+        confidence=round(1000 * e.prediction.probability),
     )
 
 
@@ -213,58 +342,88 @@ def stream_html(
     *,
     title: str = "attribkit report",
     standalone: bool = True,
-    normalization: str = "maxabs",
+    normalization: str = SHARED,
+    layout: str = "auto",
     compare_by: Optional[str] = None,
     notes: Sequence[str] = (),
 ) -> Iterator[str]:
-    """The HTML page (or fragment, with ``standalone=False``) piece by piece: one card is made at a time,
-    so a file of any size renders in bounded memory (``compare_by`` needs them all at once).
+    """The HTML page (or fragment, with ``standalone=False``) piece by piece, in bounded memory: with a
+    per-explanation normalisation a table is made one card at a time; a shared scale or a corpus report
+    reads the explanations twice (an iterator is kept in a temporary file for the second reading).
+    ``compare_by`` needs them all at once.
 
     Args:
         explanations: the explanations, one table row (or card) each.
         title: the page heading.
         standalone: ``True`` for a complete page with a Content-Security-Policy;
             ``False`` for a ``<div>`` with its own scoped ``<style>`` (notebooks).
-        normalization: how scores are scaled per explanation before colouring:
-            ``"maxabs"``, ``"l2"`` or ``"none"``.
+        normalization: how scores are scaled for the colours: ``"shared"`` (one scale for every
+            explanation of the report that explains the same output kind, printed in the legend),
+            or per explanation: ``"maxabs"``, ``"l2"`` or ``"none"``.
+        layout: ``"table"`` (a row of Captum's columns per explanation), ``"corpus"`` (a summary, then
+            a compact row per text, with sorting and filtering) or ``"auto"``: a corpus report from
+            :data:`CORPUS_FROM` explanations on.
         compare_by: a dotted attribute path (``"model.backend"``); explanations
             of the same text are then laid out side by side, one column per
             value of that attribute.
         notes: plain-text lines shown under the heading (escaped like
             every other string), e.g. whether two frameworks agree.
     """
-    check_normalization(normalization)
+    scale = Scale(normalization)
+    if layout not in LAYOUTS:
+        raise InputError(f"layout: expected one of {LAYOUTS}, got {layout!r}")
     iterator = iter(explanations)
-    if compare_by:
-        explanations = list(iterator)
-        first: List[Explanation] = explanations[:1]
-        cards: Iterable[Card] = [_card(e, normalization) for e in explanations]
-        comparison = _comparison(explanations, list(cards), compare_by)
-    else:
-        first = list(itertools.islice(iterator, 1))
-        comparison = None
+    head = list(itertools.islice(iterator, CORPUS_FROM))
+    corpus = not compare_by and (layout == "corpus" or (layout == "auto" and len(head) >= CORPUS_FROM))
     count = _Count()
-
-    def made() -> Iterator[Card]:
-        for explanation in itertools.chain(first, iterator):
+    summary = Summary() if corpus else None
+    comparison = None
+    source: Iterable[Explanation] = ()
+    cards: Iterable[Card]
+    if compare_by:
+        everything = head + list(iterator)
+        for explanation in everything:
+            scale.add(explanation)
+        cards = [_card(e, scale) for e in everything]
+        comparison = _comparison(everything, list(cards), compare_by)
+        count.value = len(everything)
+    elif corpus or scale.shared:
+        source = readable_twice(head, iterator, explanations)
+        for explanation in source:
+            scale.add(explanation)
+            if summary is not None:
+                summary.add(explanation)
             count.value += 1
-            yield _card(explanation, normalization)
+        cards = (_card(e, scale, summary) for e in source)
+    else:
+        def made() -> Iterator[Card]:
+            for explanation in itertools.chain(head, iterator):
+                count.value += 1
+                yield _card(explanation, scale)
+        cards = made()
 
+    search = corpus and standalone
     template = _environment().get_template("report.html.j2")
-    yield from template.generate(
-        title=title,
-        standalone=standalone,
-        uid="ak-" + (_content_id(title, first) if standalone else secrets.token_hex(4)),
-        csp=CONTENT_SECURITY_POLICY,
-        normalization=normalization,
-        legend=", ".join(hex_colour(c) for c in legend_colours()),
-        cards=cards if compare_by else made(),
-        has_cards=bool(first),
-        count=len(cards) if compare_by else count,
-        comparison=comparison,
-        notes=[str(note) for note in notes],
-        version=__version__,
-    )
+    try:
+        yield from template.generate(
+            title=title,
+            standalone=standalone,
+            uid="ak-" + (_content_id(title, head[:1]) if standalone else secrets.token_hex(4)),
+            csp=CORPUS_CONTENT_SECURITY_POLICY if search else CONTENT_SECURITY_POLICY,
+            search_script=Markup(SEARCH_SCRIPT) if search else "",  # a constant: no explanation's text
+            scale=scale,
+            legend=", ".join(hex_colour(c) for c in legend_colours()),
+            cards=cards,
+            has_cards=bool(head),
+            count=count,
+            comparison=comparison,
+            summary=summary,
+            notes=[str(note) for note in notes],
+            version=__version__,
+        )
+    finally:
+        if isinstance(source, Replay):
+            source.close()
 
 
 def render_html(explanations: Sequence[Explanation], **options: object) -> str:
@@ -276,4 +435,4 @@ def render_html(explanations: Sequence[Explanation], **options: object) -> str:
 def attribkit_register_renderers(register: Callable[..., None]) -> None:
     """Register the ``html`` format."""
     register("html", stream_html, extension=".html", streams=True,
-             description="self-contained HTML report with a heat-mapped text, no JavaScript")
+             description="self-contained HTML report: shared colour scale, score lines, corpus summary")

@@ -3,11 +3,15 @@
 Every string an explanation carries (text, tokens, labels, model name,
 warnings, method parameters) and the renderer's own string options are fed
 hostile values; the output is parsed with :mod:`html.parser` and must hold
-only the elements and attributes the template writes, no script and no
-event handler, under a Content-Security-Policy that forbids scripts.
+only the elements and attributes the template writes and no event handler.
+A single report has no script, under a Content-Security-Policy that forbids
+scripts; a corpus report's only script is the static search script, byte for
+byte, allowed by its SHA-256 hash and by nothing else.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -19,7 +23,7 @@ from hypothesis import strategies as st
 
 import attribkit
 from attribkit import Explanation, Method, ModelInfo, Prediction, Target
-from attribkit.renderers.html_report import CONTENT_SECURITY_POLICY
+from attribkit.renderers.html_report import CONTENT_SECURITY_POLICY, CORPUS_FROM, SEARCH_SCRIPT
 
 PAYLOADS = (
     "<script>alert(1)</script>",
@@ -34,9 +38,10 @@ PAYLOADS = (
 #: What the report's own markup is made of; the input must never add to it.
 TEMPLATE_TAGS = {
     "html", "head", "meta", "title", "style", "body", "div", "input", "header", "h1", "label", "span", "b",
-    "main", "table", "thead", "tbody", "tr", "th", "td", "dl", "dt", "dd", "ul", "li", "footer",
+    "main", "table", "thead", "tbody", "tr", "th", "td", "dl", "dt", "dd", "ul", "li", "footer", "h2",
 }
-STYLE_ATTRIBUTE = re.compile(r"background:#[0-9a-f]{6};color:#[0-9a-f]{6}")
+#: A chip's colours, or a corpus row's sort keys (numbers only).
+STYLE_ATTRIBUTE = re.compile(r"background:#[0-9a-f]{6}(;color:#[0-9a-f]{6})?|--ak-confidence:\d+;--ak-label:\d+")
 
 
 @dataclass
@@ -146,18 +151,25 @@ def hostile_explanation(payload: str, special: Sequence[bool] = ()) -> Explanati
     )
 
 
-def assert_inert(page: Page) -> None:
-    """Nothing executable and nothing but the template's own markup."""
-    assert not page.find("script")
+def assert_inert(page: Page, search_script: bool = False) -> None:
+    """Nothing executable and nothing but the template's own markup; with ``search_script``, the one
+    script is the static search script, byte for byte."""
+    scripts = page.find("script")
+    assert [script.text for script in scripts] == ([SEARCH_SCRIPT] if search_script else [])
     assert not page.others
-    assert {e.tag for e in page.elements} <= TEMPLATE_TAGS
+    assert {e.tag for e in page.elements} - {"script"} <= TEMPLATE_TAGS
     for element in page.elements:
         for name, value in element.attrs:
             assert not name.startswith("on"), (element.tag, name)
             assert name in {"class", "id", "for", "type", "title", "style", "colspan", "lang", "dir", "charset",
-                            "http-equiv", "content", "name"}, (element.tag, name)
+                            "http-equiv", "content", "name", "checked", "placeholder", "aria-label"}, (element.tag, name)
             if name == "style":
                 assert STYLE_ATTRIBUTE.fullmatch(value), value
+
+
+def script_hash(text: str) -> str:
+    """The CSP source that allows an inline script of ``text``."""
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
 
 
 def csp_tags(page: Page) -> List[Element]:
@@ -167,6 +179,33 @@ def csp_tags(page: Page) -> List[Element]:
 def test_csp_forbids_scripts_and_network():
     assert "script-src" not in CONTENT_SECURITY_POLICY
     assert CONTENT_SECURITY_POLICY.startswith("default-src 'none'")
+
+
+def test_corpus_csp_allows_only_the_hashed_static_script():
+    explanations = [hostile_explanation(PAYLOADS[i % len(PAYLOADS)]) for i in range(CORPUS_FROM)]
+    page = parse_page(attribkit.render(explanations, "html", title=PAYLOADS[0]))
+    assert_inert(page, search_script=True)
+    [script] = page.find("script")
+    [csp] = csp_tags(page)
+    directives = dict(d.strip().split(" ", 1) for d in csp.get("content").split(";"))
+    assert directives["script-src"] == script_hash(script.text)  # that script only: no 'unsafe-inline', no host
+    assert directives["default-src"] == "'none'"
+    for payload in PAYLOADS:
+        assert payload not in script.text
+    assert "innerHTML" not in script.text and "eval" not in script.text
+    search = [i for i in page.find("input") if i.get("type") == "search"]
+    assert len(search) == 1
+    assert len(page.find("div", "ak-row")) == CORPUS_FROM
+    body = page.find("main")[0].text
+    for payload in PAYLOADS:
+        assert payload in body
+
+
+def test_a_corpus_fragment_for_notebooks_has_no_script():
+    explanations = [hostile_explanation(PAYLOADS[i % len(PAYLOADS)]) for i in range(CORPUS_FROM)]
+    page = parse_page(attribkit.render(explanations, "html", standalone=False))
+    assert_inert(page)
+    assert not [i for i in page.find("input") if i.get("type") == "search"]
 
 
 def test_payloads_are_shown_as_text_and_never_as_markup():
@@ -229,12 +268,11 @@ def _explanation(text: str, tokens: List[str], special: List[bool], labels: Tupl
 def _baseline_shapes() -> Dict[str, Set[Tuple[str, str]]]:
     benign = _explanation("plain text", ["[CLS]", "plain", "text"], [True, False, False], ("a", "b"), "m", "w",
                           [0.0, 0.5, -0.5])
-    return {
-        "table": parse_page(attribkit.render(benign, "html", title="t")).shape(),
-        "compare": parse_page(attribkit.render(benign, "html", title="t", compare_by="model.backend")).shape(),
-    }
+    return {layout: parse_page(attribkit.render(benign, "html", title="t", **options)).shape()
+            for layout, options in LAYOUTS}
 
 
+LAYOUTS = (("table", {}), ("compare", {"compare_by": "model.backend"}), ("corpus", {"layout": "corpus"}))
 BASELINE = _baseline_shapes()
 scores = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
 
@@ -257,11 +295,12 @@ def explanations(draw):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(explanation=explanations(), title=st.text(max_size=20))
 def test_no_input_reaches_the_markup(explanation, title):
-    for layout, options in (("table", {}), ("compare", {"compare_by": "model.backend"})):
+    for layout, options in LAYOUTS:
         html = attribkit.render(explanation, "html", title=title, **options)
         page = parse_page(html)
-        assert page.shape() == BASELINE[layout]
+        assert page.shape() <= BASELINE[layout]  # a text without words has no score line: less, never more
         assert not page.others
-        assert_inert(page)
+        assert_inert(page, search_script=layout == "corpus")
         assert page.find("title")[0].text == title
-        assert [chip.text for chip in page.chips("tokens")] == list(explanation.tokens)
+        if layout != "corpus":  # a corpus row shows the words only
+            assert [chip.text for chip in page.chips("tokens")] == list(explanation.tokens)

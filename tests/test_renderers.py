@@ -11,6 +11,7 @@ import pytest
 import attribkit
 from attribkit import Explanation, InputError, ModelInfo
 from attribkit.renderers import _palette as palette
+from attribkit.renderers.html_report import CORPUS_FROM
 from conftest import build_explanation
 from test_html_security import parse_page
 
@@ -51,7 +52,8 @@ def test_html_table_has_captum_columns_and_values():
     assert [th.text for th in page.find("th")] == CAPTUM_COLUMNS
     cells = [td.text.strip() for td in page.find("td")][:4]
     scores = explanation.scores
-    assert cells == ["positive", "positive (0.90)", "positive", f"{scores.sum() / np.abs(scores).max():.2f}"]
+    # one explanation: the shared scale is its largest |score| of a word or token that is not special
+    assert cells == ["positive", "positive (0.90)", "positive", f"{scores.sum() / np.abs(scores[1:-1]).max():.2f}"]
     details = " ".join(dd.text for dd in page.find("dd"))
     for expected in ("integrated_gradients", "output=probability", "n_steps=50", "baseline=pad",
                      "tiny-test-model (TestModel)", "test (test)", "0.001", "0.25% of |F(x)"):
@@ -141,7 +143,7 @@ def test_html_toggles_work_without_javascript():
     css = page.find("style")[0].text
     assert ".ak-report .ak-special { display: none;" in css
     assert ".ak-report .ak-tokens { display: none; }" in css
-    assert ".ak-opt-special:checked ~ .ak-body .ak-special { display: inline; }" in css
+    assert ".ak-opt-special:checked ~ .ak-body .ak-special { display: inline-block; }" in css
     assert ".ak-opt-subword:checked ~ .ak-body .ak-words { display: none; }" in css
     assert ".ak-opt-subword:checked ~ .ak-body .ak-tokens { display: block; }" in css
 
@@ -337,3 +339,139 @@ def test_words_without_tokens_keep_their_place_and_a_cut_end_is_one_marker():
     assert [w.text for w in shown] == ["[CLS]", "good", "good", "good", "[\u2026 40 words not seen by the model]",
                                       "[SEP]"]
     assert words(explanation) == [w for w in every if not w.dropped]  # the default is unchanged
+
+
+# -- one colour scale per report, score lines, corpus report -----------------------
+
+def weak_and_strong(output_weak="probability"):
+    strong = build_explanation(text="superb dull film", scores=[0.0, 0.46, -0.2, 0.1, 0.0])
+    weak = dataclasses.replace(
+        build_explanation(text="plain okay film", scores=[0.0, 0.0033, -0.001, 0.002, 0.0]),
+        method=attribkit.Method("occlusion", output_weak, {}))
+    return strong, weak
+
+
+def test_one_scale_for_the_report_keeps_weak_evidence_pale():
+    strong, weak = weak_and_strong()
+    page = parse_page(attribkit.render([strong, weak], "html"))
+    assert background(chip_by_text(page, "words", "superb")) == palette.hex_colour(palette.colour(1.0))
+    assert background(chip_by_text(page, "words", "plain")) == palette.hex_colour(palette.colour(0.0033 / 0.46))
+    assert background(chip_by_text(page, "words", "dull")) == palette.hex_colour(palette.colour(-0.2 / 0.46))
+    ends = [span.text for span in page.find("span", "ak-legend-end")]
+    assert ends == ["\u22120.46", "+0.46"]
+    assert "\u00b10.46 (probability)" in page.find("span", "ak-legend-note")[0].text
+    scores = [td.text.strip() for td in page.find("td", "ak-num")]
+    assert scores == [f"{0.36 / 0.46:.2f}", f"{0.0043 / 0.46:.2f}"]  # the Attribution Score follows the scale
+
+
+def test_per_explanation_scale_on_request():
+    strong, weak = weak_and_strong()
+    page = parse_page(attribkit.render([strong, weak], "html", normalization="maxabs"))
+    assert background(chip_by_text(page, "words", "plain")) == palette.hex_colour(palette.colour(1.0))
+    assert [span.text for span in page.find("span", "ak-legend-end")] == ["\u22121", "+1"]
+
+
+def test_each_output_kind_has_its_own_scale():
+    strong, weak = weak_and_strong(output_weak="logit")
+    page = parse_page(attribkit.render([strong, weak], "html"))
+    assert background(chip_by_text(page, "words", "plain")) == palette.hex_colour(palette.colour(1.0))
+    note = page.find("span", "ak-legend-note")[0].text
+    assert "\u00b10.0033 (logit), \u00b10.46 (probability)" in note
+
+
+def test_the_score_line_gives_the_top_words_with_their_signed_scores():
+    explanation = subword_explanation()  # the(+0.1) superb(+0.5) film(-0.4)
+    page = parse_page(attribkit.render(explanation, "html"))
+    [line] = page.find("div", "ak-top")
+    assert " ".join(line.text.split()) == "top words superb +0.5 film -0.4 the +0.1"
+    assert [b.text for b in page.find("b", "ak-neg")] == ["-0.4"]
+    out = attribkit.render(explanation, "terminal", color=False)
+    assert "top: superb +0.5  film -0.4  the +0.1" in out
+
+
+def test_terminal_legend_gives_the_shared_range(monkeypatch):
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    strong, weak = weak_and_strong()
+    out = ANSI.sub("", attribkit.render([strong, weak], "terminal", color=True, width=200))
+    assert out.splitlines()[0].startswith("against \u22120.46 ") and "\u00b10.46 (probability)" in out
+
+
+def test_a_shared_scale_renders_an_iterator_as_it_renders_a_list(tmp_path):
+    strong, weak = weak_and_strong()
+    explanations = [strong, weak] * 6
+    for fmt, options in (("html", {}), ("terminal", {"color": True, "width": 120})):
+        path = tmp_path / f"out.{fmt}"
+        assert attribkit.render_file(iter(explanations), fmt, path, **options) == 12
+        assert path.read_text(encoding="utf-8") == attribkit.render(explanations, fmt, **options)
+
+
+def corpus(n=12, labelled=True):
+    """``n`` explanations: every third one wrong (gold negative, predicted positive)."""
+    result = []
+    for i in range(n):
+        gold = ("negative" if i % 3 == 0 else "positive") if labelled else None
+        result.append(build_explanation(
+            text=f"Superb film number {i}", scores=[0.0, 0.6, 0.1, -0.2, 0.05 * i, 0.0], true_label=gold))
+    return result
+
+
+def test_corpus_report_summarises_and_puts_one_compact_row_per_text():
+    explanations = corpus()
+    page = parse_page(attribkit.render(explanations, "html"))
+    stats = [li.text for li in page.find("li") if li.inside("ak-stats")]
+    assert stats == ["12 text(s)", "accuracy 66.7% (8 of 12 with a true label)", "4 mistake(s)", "predicted: positive 12"]
+    rows = page.find("div", "ak-row")
+    assert len(rows) == 12
+    assert [("ak-wrong" in row.classes) for row in rows] == [i % 3 == 0 for i in range(12)]
+    # the method/model block once, in the summary; none in the rows
+    methods = [dt for dt in page.find("dt") if dt.text == "Method"]
+    assert len(methods) == 1 and methods[0].inside("ak-corpus")
+    # the most important words of the predicted class: sum of scores over the corpus, mean and count
+    words = [[td.text for td in page.find("td") if td.ancestors[-1] is tr] for tr in page.find("tr")]
+    # texts "Superb film number i", scores +0.6, +0.1, -0.2, +0.05 i: ranked by their sum over the corpus
+    expected = [["superb", "+0.6", "12"], ["film", "+0.1", "12"]] + [[str(i), f"{0.05 * i:+.3g}", "1"]
+                                                                     for i in (11, 10, 9, 8, 7, 6)]
+    assert [row for row in words if row] == expected
+    assert not page.find("div", "ak-tokens") and not page.find("label", "ak-switch-subword")
+
+
+def test_corpus_rows_show_the_method_block_when_rows_differ():
+    explanations = corpus()
+    explanations[5] = dataclasses.replace(explanations[5], model=ModelInfo("test", "test", "another-model"))
+    page = parse_page(attribkit.render(explanations, "html"))
+    assert len([dt for dt in page.find("dt") if dt.text == "Method"]) == 12
+    assert not [dt for dt in page.find("dt") if dt.text == "Method" and dt.inside("ak-corpus")]
+
+
+def test_corpus_sorting_and_filters_are_css_over_numbers():
+    labels_given = parse_page(attribkit.render(corpus(), "html"))
+    radios = {i.get("id").split("-", 2)[-1] for i in labels_given.find("input") if i.get("type") == "radio"}
+    assert radios == {"sort-mistakes", "sort-input", "sort-confidence", "sort-label", "outcome-all",
+                      "outcome-wrong", "outcome-right", "label-all", "label-0"}
+    css = labels_given.find("style")[0].text
+    assert ".ak-sort-confidence:checked ~ .ak-body .ak-row { order: var(--ak-confidence); }" in css
+    assert ".ak-label-0:checked ~ .ak-body .ak-row:not(.ak-pred-0) { display: none; }" in css
+    assert {row.get("style") for row in labels_given.find("div", "ak-row")} == {"--ak-confidence:900;--ak-label:0"}
+    unlabelled = parse_page(attribkit.render(corpus(labelled=False), "html"))
+    assert not [i for i in unlabelled.find("input") if "outcome" in i.get("id")]
+    assert [li.text for li in unlabelled.find("li") if li.inside("ak-stats")] == ["12 text(s)",
+                                                                                  "predicted: positive 12"]
+    small = parse_page(attribkit.render(corpus(CORPUS_FROM - 1), "html"))
+    assert not small.find("div", "ak-corpus") and small.find("table", "ak-table")
+    assert parse_page(attribkit.render(corpus(2), "html", layout="corpus")).find("div", "ak-corpus")
+    with pytest.raises(InputError, match="layout"):
+        attribkit.render(corpus(2), "html", layout="grid")
+
+
+def test_a_corpus_report_of_300_texts_is_at_most_1_mb():
+    words = ("the waiter was friendly and the food was delicious but the dessert was disappointing and "
+             "overpriced for what it was").split()
+    rng = np.random.default_rng(0)
+    explanations = []
+    for i in range(300):
+        text = " ".join(words[i % 5: i % 5 + 12 + i % 7])  # 12 to 18 words
+        n = len(text.split()) + 2
+        explanations.append(build_explanation(text=text, scores=rng.normal(0, 0.1, n), true_label=i % 2))
+    html = attribkit.render(explanations, "html")
+    assert len(parse_page(html).find("div", "ak-row")) == 300
+    assert len(html.encode("utf-8")) <= 1_000_000, len(html.encode("utf-8"))
