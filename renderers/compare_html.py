@@ -92,7 +92,7 @@ def render_compare_html(explanations: Sequence[Explanation], evaluation: Evaluat
     card_metrics = {card: lines.get(index, []) for index, card in enumerate(cards)}
     return _environment().get_template("compare.html.j2").render(
         title=title, uid="ak-" + _content_id(title, explanations[:1]), csp=CONTENT_SECURITY_POLICY,
-        scale=scale, legend=", ".join(hex_colour(c) for c in legend_colours()),
+        scale=scale, summary=None, legend=", ".join(hex_colour(c) for c in legend_colours()),
         comparison=_comparison(explanations, cards, "method.name"), card_metrics=card_metrics,
         table=metrics_table(evaluation), settings=sorted(evaluation.settings.items()),
         errors=[str(problem) for problem in evaluation.errors], notes=[str(note) for note in notes],
