@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 from attribkit.renderers.html_report import CORPUS_FROM
-from test_html_browser import CHROMIUM, FLAGS
+from test_html_browser import CHROMIUM, FLAGS, needs_browser
 
 #: Rules of JupyterLab's ``.jp-RenderedHTMLCommon`` and the classic notebook's ``.rendered_html`` that
 #: apply to any table, heading or list of an output: right-aligned cells, a fixed table layout, centred
@@ -122,7 +122,7 @@ def test_a_notebook_displays_one_explanation_a_list_and_show(outputs):
     assert "<h1>Two reviews</h1>" in shown and shown.count('<td class="ak-importance">') == 2
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (/usr/bin/chromium) is not installed")
+@needs_browser
 @pytest.mark.parametrize("frame", ["jp-RenderedHTMLCommon jp-OutputArea-output", "rendered_html output_subarea"])
 def test_notebook_css_leaves_the_report_readable(outputs, frame, tmp_path):
     control = '<table class="control"><tr><td>x</td></tr></table>'
