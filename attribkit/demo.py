@@ -142,7 +142,7 @@ def agreement_lines(agreements: Sequence[Agreement], first: str, second: str) ->
     return lines
 
 
-def load_demo_model(framework: str = "torch") -> Tuple[object, object]:
+def load_demo_model(framework: str) -> Tuple[object, object]:
     """``(model, tokenizer)`` of the bundled model in ``framework`` (``"torch"`` or ``"tf"``), shown as
     :data:`DEMO_MODEL_NAME`; the same weights in both."""
     model, tokenizer = get_host().backend(framework).load(str(demo_model_path()))

@@ -5,7 +5,7 @@
     python scripts/screenshots.py --keep /tmp/shots   # also keeps the HTML pages there
 
 The single and corpus reports explain the bundled model (``attribkit.demo.load_demo_model("torch")``,
-whatever model it is at the time) on the held-out texts of ``data/corpus/heldout.jsonl``, cycled to 300
+whatever model it is at the time) on the held-out reviews of ``data/reviews/heldout.tsv``, cycled to 300
 for the corpus report. The notebook view is the output of a notebook executed with nbclient (the notebook
 of ``tests/test_notebook.py``), shown under the notebook CSS rules that test lays out. Needs the ``torch``
 and ``dev`` extras and Chromium (``apt-get install chromium``).
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from attribkit.demo import load_demo_model
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 from test_notebook import NOTEBOOK_CELLS, notebook_outputs, notebook_page  # noqa: E402
 
 FLAGS = (
@@ -50,10 +50,10 @@ def screenshot(page: Path, png: Path, width: int, height: int) -> None:
 
 
 def heldout(n: int):
-    """The first ``n`` texts and labels of the held-out file, cycled."""
-    with open(ROOT / "data" / "corpus" / "heldout.jsonl", encoding="utf-8") as handle:
-        items = [json.loads(line) for line in handle if line.strip()]
-    return list(itertools.islice(itertools.cycle(items), n))
+    """The bundled model's hand-written held-out reviews with their labels, cycled to ``n``."""
+    from evaluate_demo_model import read_heldout
+
+    return list(itertools.islice(itertools.cycle(read_heldout()), n))
 
 
 def main() -> None:
