@@ -35,7 +35,7 @@ from attribkit.pipeline.outputs import (
     MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, check_true_label, explained_values, label_names, output_form,
     probabilities, reads_as_probabilities, resolve_target,
 )
-from attribkit.pipeline.planner import Budget, Group, plan
+from attribkit.pipeline.planner import Budget, Group, default_memory_bytes, plan
 from attribkit.pipeline.task import MethodResult, MethodSpec, Task
 from attribkit.results import Explanation, Method, Prediction, Target
 
@@ -54,8 +54,8 @@ PIPELINE_OPTIONS: Tuple[Option, ...] = (
     Option("return_attributions", False, "keep the per-dimension attributions (Explanation.attributions)", "bool"),
     Option("internal_batch_size", None, "rows per forward pass (default: from the memory budget)", "int",
            minimum=1),
-    Option("memory_budget_mb", None, "activations one forward and backward pass may keep (default: the "
-           "backend's)", "float", minimum=0.001),
+    Option("memory_budget_mb", None, "activations one forward and backward pass may keep, in MB (default: a "
+           "quarter of the available memory, at most 2 GB on a CPU)", "float", minimum=0.001),
     Option("seed", None, "seed of a sampling method (default: a fresh one, recorded)", "int", minimum=0,
            maximum=2**32 - 1),
 )
@@ -141,7 +141,8 @@ class Pipeline:
         self.limit = self.options.get("max_length") or adapter.length_limit()
         if self.options.get("stride") is not None and not self.options.get("sliding_window"):
             raise InputError("stride applies to sliding windows only; pass sliding_window=True with it")
-        self.memory_bytes = (self.options.get("memory_budget_mb") or adapter.memory_budget_mb) * 2**20
+        budget_mb = self.options.get("memory_budget_mb") or adapter.memory_budget_mb
+        self.memory_bytes = budget_mb * 2**20 if budget_mb else default_memory_bytes()
         self.seed = self.sampling_seed()
         self.labels: Tuple[str, ...] = ()
         self.form: Optional[OutputForm] = None
