@@ -19,6 +19,7 @@ import click
 
 from attribkit._files import same_file
 from attribkit.errors import AttribkitError, InputError
+from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps
 
 #: Texts explained per backend call; the progress bar advances per chunk.
 CHUNK = 8
@@ -287,8 +288,9 @@ def main() -> None:
 @click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
-@click.option("--n-steps", type=click.IntRange(min=1),
-              help="Integration steps (default: 50; 300 for the bundled model, see docs/demo-model.md).")
+@click.option("--n-steps", default=str(DEFAULT_N_STEPS), show_default=True, metavar="N|auto",
+              help="Integration steps, or auto: each text refined until its completeness gap is under "
+                   "--option tolerance=0.01 of |F(x) - F(baseline)| (docs/speed.md).")
 @click.option("--output", "output_kind", type=click.Choice(["probability", "logit", "sum"]), default="probability",
               show_default=True, help="Explain the class probability, the raw output (logit) or the sum of the "
               "raw outputs.")
@@ -297,7 +299,7 @@ def main() -> None:
                    "them): -O n_samples=500 -O granularity=word. VALUE is read as JSON, else as text.")
 @user_errors
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
-            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: Optional[int],
+            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: str,
             output_kind: str, extra: Tuple[str, ...]) -> None:
     """Explain why the model classified TEXTS as it did.
 
@@ -323,17 +325,20 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     backend = choose_backend(framework)
     spec = host.method(backend, method)
     extra_options = parse_extra(extra)
+    steps: Any = int(n_steps) if n_steps.isdigit() else n_steps
+    from attribkit.api import MAX_STEPS
+
+    try:
+        check_n_steps(steps, MAX_STEPS)
+    except ValueError as exc:
+        raise InputError(f"--n-steps: {exc}") from None
     from attribkit.pipeline import PIPELINE_OPTIONS, parse_options
 
     parse_options(extra_options, [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options),
                                   (f"method {method!r}", spec.options)])
     loaded, tokenizer = load_model(model, backend)
-    if n_steps is None:
-        from attribkit.demo import DEMO_N_STEPS
-
-        n_steps = 50 if model else DEMO_N_STEPS
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
-    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, **extra_options)
+    options = dict(method=method, n_steps=steps, output=output_kind, target=target_value, **extra_options)
     explanations, problems = explain_in_chunks(loaded, tokenizer, items, backend, options)
     if explanations:
         write_output(explanations, fmt, out)

@@ -33,10 +33,10 @@ EXTRA_METHODS: Tuple[str, ...] = ("occlusion", "lime")
 #: The name the bundled model is shown under.
 DEMO_MODEL_NAME = "attribkit-demo-sentiment"
 
-#: Integration steps for the bundled model. Its softmax rises steeply part of
-#: the way along the path from the pad baseline, so 50 steps leave gaps of
-#: 20-100 % on positive sentences; 300 keep them under 1 % (docs/demo-model.md).
-DEMO_N_STEPS = 300
+#: Integration steps for the bundled model: the library's default, "auto" (each text refined until its
+#: completeness gap is under 1 %; its softmax rises steeply part of the way along the path, so a fixed
+#: count is wasteful on some texts and too coarse on others; docs/speed.md).
+DEMO_N_STEPS = "auto"
 
 #: Two explanations agree when their scores differ by less than this, relative to the largest |score|.
 AGREEMENT_TOLERANCE = 1e-4

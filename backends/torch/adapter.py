@@ -254,6 +254,16 @@ class TorchAdapter(ModelAdapter):
         with torch.no_grad():
             return self.explained_module(form)(self.tensor(input_ids), self.tensor(attention_mask)).double().cpu().numpy()
 
+    def gradients(self, values: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray,
+                  targets: np.ndarray, form: OutputForm) -> np.ndarray:
+        """``(N, L, d)`` the gradient of each row's ``F_target`` to the layer's output at ``values`` (autograd)."""
+        points = self.tensor(values).requires_grad_()
+        with torch.enable_grad():
+            outputs = self.layer_forward(form)(points, self.tensor(input_ids), self.tensor(attention_mask))
+            chosen = outputs.gather(1, self.tensor(np.asarray(targets, dtype=np.int64)).view(-1, 1)).sum()
+            (gradient,) = torch.autograd.grad(chosen, points)
+        return gradient.double().cpu().numpy()
+
     # -- for the methods ---------------------------------------------------------------------------------------
     def tensor(self, array: np.ndarray) -> Tensor:
         """``array`` on the model's device (ids int64, values float32)."""
