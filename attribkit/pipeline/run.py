@@ -331,8 +331,8 @@ class Pipeline:
 
     def refine(self, chunk: List[Piece], group: Group, task: Task, items: List[Item]) -> None:
         """``n_steps="auto"``: the method evaluates the points of successively finer nested grids
-        (:mod:`attribkit.pipeline.steps`) for the texts whose completeness gap is still above their
-        tolerance; each text keeps the Romberg estimate of the grid where it stopped."""
+        (:mod:`attribkit.pipeline.steps`) for the texts whose completeness gap or last change of a score is
+        still above their tolerance; each text keeps the Romberg estimate of the grid where it stopped."""
         differences = task.output_differences()
         tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
         tables = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
@@ -356,8 +356,9 @@ class Pipeline:
         for piece, table in zip(chunk, tables):
             piece.params = dict(piece.params, n_steps=steps.AUTO, steps=table.steps, tolerance=tolerance,
                                 gap=table.gap, integration="romberg")
-            if table.gap > table.limit:
-                piece.warnings += (steps.CAP_WARNING.format(steps=table.steps, gap=table.gap, limit=table.limit),)
+            if max(table.gap, table.change) > table.limit:
+                piece.warnings += (steps.CAP_WARNING.format(steps=table.steps, gap=table.gap, change=table.change,
+                                                            limit=table.limit),)
 
     # -- batches --------------------------------------------------------------------------------------
     def padded_length(self, piece: Piece) -> int:
