@@ -109,8 +109,8 @@ class Refinement:
         row = [trapezoid]
         for j, previous in enumerate(self.row, start=1):
             row.append(row[-1] + (row[-1] - previous) / (4 ** j - 1))
-        if self.row:
-            self.change = float(np.max(np.abs(row[-1].sum(axis=-1) - self.estimate.sum(axis=-1))))
+        if len(row) > 1:  # the last extrapolation's change: Romberg's error estimate of the one before
+            self.change = float(np.max(np.abs(row[-1].sum(axis=-1) - row[-2].sum(axis=-1))))
         self.row, self.level = row, level
         self.gap = abs(float(self.estimate.sum()) - difference)
         return self.gap <= self.limit and self.change <= self.limit
