@@ -63,10 +63,10 @@ def explain(
         output: ``"probability"``, ``"logit"`` (the model's raw output) or ``"sum"`` (the sum of all
             raw outputs, whatever the target: what Captum explains when a forward returns several
             outputs and no target is given; see ``docs/seeds.md``).
-        n_steps: integration steps for path methods (at most :data:`MAX_STEPS`), or ``"auto"`` (the
-            default): each text's integral is refined on nested grids until its completeness gap is
-            within ``tolerance`` (an option, default 0.01) of ``|F(x) - F(baseline)|``; the steps used and
-            the gap reached are in ``Method.params`` (``docs/speed.md``).
+        n_steps: integration steps for path methods (at most :data:`MAX_STEPS`), or ``"auto"``: each
+            text's integral is refined on nested grids until its completeness gap and the error estimate of
+            its scores are within ``tolerance`` (an option, default 0.01) of ``|F(x) - F(baseline)|``; the
+            steps used and the gap reached are in ``Method.params`` (``docs/speed.md``).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]
             included), ``"zero"`` (zero vectors at the layer), a token id, a

@@ -288,9 +288,10 @@ def main() -> None:
 @click.option("-o", "--out", help="Write here instead of stdout (.jsonl writes JSON Lines).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
-@click.option("--n-steps", default=str(DEFAULT_N_STEPS), show_default=True, metavar="N|auto",
-              help="Integration steps, or auto: each text refined until its completeness gap is under "
-                   "--option tolerance=0.01 of |F(x) - F(baseline)| (docs/speed.md).")
+@click.option("--n-steps", metavar="N|auto",
+              help=f"Integration steps, or auto: each text refined until its completeness gap is under "
+                   f"--option tolerance=0.01 of |F(x) - F(baseline)| (default: {DEFAULT_N_STEPS}; auto for the "
+                   f"bundled model; docs/speed.md).")
 @click.option("--output", "output_kind", type=click.Choice(["probability", "logit", "sum"]), default="probability",
               show_default=True, help="Explain the class probability, the raw output (logit) or the sum of the "
               "raw outputs.")
@@ -299,7 +300,7 @@ def main() -> None:
                    "them): -O n_samples=500 -O granularity=word. VALUE is read as JSON, else as text.")
 @user_errors
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
-            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: str,
+            fmt: Optional[str], out: Optional[str], target: Optional[str], method: str, n_steps: Optional[str],
             output_kind: str, extra: Tuple[str, ...]) -> None:
     """Explain why the model classified TEXTS as it did.
 
@@ -325,6 +326,10 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     backend = choose_backend(framework)
     spec = host.method(backend, method)
     extra_options = parse_extra(extra)
+    if n_steps is None:
+        from attribkit.demo import DEMO_N_STEPS
+
+        n_steps = str(DEFAULT_N_STEPS if model else DEMO_N_STEPS)
     steps: Any = int(n_steps) if n_steps.isdigit() else n_steps
     from attribkit.api import MAX_STEPS
 

@@ -103,7 +103,7 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
     import attribkit
 
     model, tokenizer = torch_model
-    explanations = attribkit.explain(model, tokenizer, TEXTS, output=output)  # "auto" is the default
+    explanations = attribkit.explain(model, tokenizer, TEXTS, output=output, n_steps="auto")
     for explanation in explanations:
         params = explanation.method.params
         difference = abs(explanation.output_difference)
@@ -120,8 +120,8 @@ def test_a_tighter_tolerance_takes_more_steps_and_holds(torch_model):
     import attribkit
 
     model, tokenizer = torch_model
-    loose = attribkit.explain(model, tokenizer, TEXTS[3], tolerance=0.05)
-    tight = attribkit.explain(model, tokenizer, TEXTS[3], tolerance=1e-4)
+    loose = attribkit.explain(model, tokenizer, TEXTS[3], n_steps="auto", tolerance=0.05)
+    tight = attribkit.explain(model, tokenizer, TEXTS[3], n_steps="auto", tolerance=1e-4)
     assert tight.method.params["steps"] > loose.method.params["steps"]
     assert tight.completeness_gap <= 1e-4 * abs(tight.output_difference)
     assert loose.completeness_gap <= 0.05 * abs(loose.output_difference)
@@ -158,7 +158,7 @@ def test_auto_on_the_tf_backend_equals_the_torch_reference(torch_model, tmp_path
     model, tokenizer = torch_model
     model.save_pretrained(tmp_path)
     tf_model = TFBertForSequenceClassification.from_pretrained(tmp_path, from_pt=True)
-    for explanation in attribkit.explain(tf_model, tokenizer, TEXTS[:2], backend="tf"):
+    for explanation in attribkit.explain(tf_model, tokenizer, TEXTS[:2], backend="tf", n_steps="auto"):
         difference = abs(explanation.output_difference)
         assert explanation.method.params["n_steps"] == "auto"
         assert explanation.completeness_gap <= 0.01 * difference
@@ -183,7 +183,8 @@ config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_
                                  intermediate_size=256, initializer_range=0.5)
 model = transformers.BertForSequenceClassification(config).eval()
 text = " ".join(words[i % 6] for i in range(510))
-run = lambda: attribkit.explain(model, tokenizer, text, n_steps=int(sys.argv[3]), memory_budget_mb=float(sys.argv[1]))
+steps = int(sys.argv[3]) if sys.argv[3].isdigit() else sys.argv[3]
+run = lambda: attribkit.explain(model, tokenizer, text, n_steps=steps, memory_budget_mb=float(sys.argv[1]))
 run()  # warm-up: the model's own buffers and the allocator's first pages
 
 def status(field):

@@ -35,8 +35,9 @@ import numpy as np
 
 #: ``n_steps`` value for adaptive steps.
 AUTO = "auto"
-#: The default of ``n_steps`` everywhere (``attribkit.explain``, the CLI, the bundled model).
-DEFAULT_N_STEPS: Union[int, str] = AUTO
+#: The default of ``n_steps`` of ``attribkit.explain`` and of the CLI for a model given with ``--model``
+#: (the bundled model uses ``attribkit.demo.DEMO_N_STEPS``, ``"auto"``).
+DEFAULT_N_STEPS: Union[int, str] = 50
 #: The default ``tolerance``: the completeness gap accepted, as a share of ``|F(x) - F(baseline)|``.
 DEFAULT_TOLERANCE = 0.01
 #: The smallest gap ever asked for: float32 gradients cannot do better.
