@@ -32,8 +32,9 @@ MAX_TEXTS_PER_GROUP = 64
 PATH_MEMORY_BYTES = 256 * 2**20
 #: The share of the machine's available memory the activations of one pass may take by default.
 MEMORY_SHARE = 0.25
-#: The most a pass may take by default on a CPU: larger passes run no faster per row there.
-MAX_CPU_MEMORY_BYTES = 2 * 2**30
+#: The most a pass may take by default on a CPU, per thread: passes of about 2,000 MiniLM tokens (300 MB)
+#: ran fastest per row; larger ones, whose activations outgrow the caches, ran slower (docs/speed.md).
+CPU_PASS_BYTES_PER_THREAD = 256 * 2**20
 #: Attention implementations that never keep the ``(heads, L, L)`` attention matrices for the backward pass.
 FUSED_ATTENTION = ("sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
@@ -54,11 +55,11 @@ def available_memory_bytes() -> int:
         return 4 * 2**30  # unknown: assume a small machine
 
 
-def default_memory_bytes(available: Optional[int] = None, limit: Optional[int] = MAX_CPU_MEMORY_BYTES) -> int:
+def default_memory_bytes(available: Optional[int] = None, limit: Optional[float] = None) -> int:
     """The memory one forward and backward pass may keep when the user sets no ``memory_budget_mb``:
     :data:`MEMORY_SHARE` of ``available`` (the machine's available memory by default), at most ``limit``."""
     share = int(MEMORY_SHARE * (available_memory_bytes() if available is None else available))
-    return max(2**20, min(share, limit) if limit else share)
+    return max(2**20, int(min(share, limit)) if limit else share)
 
 
 @dataclass(frozen=True)

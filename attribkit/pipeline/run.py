@@ -35,7 +35,7 @@ from attribkit.pipeline.outputs import (
     MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, check_true_label, explained_values, label_names, output_form,
     probabilities, reads_as_probabilities, resolve_target,
 )
-from attribkit.pipeline.planner import Budget, Group, default_memory_bytes, plan
+from attribkit.pipeline.planner import CPU_PASS_BYTES_PER_THREAD, Budget, Group, default_memory_bytes, plan
 from attribkit.pipeline.task import MethodResult, MethodSpec, Task
 from attribkit.results import Explanation, Method, Prediction, Target
 
@@ -55,7 +55,7 @@ PIPELINE_OPTIONS: Tuple[Option, ...] = (
     Option("internal_batch_size", None, "rows per forward pass (default: from the memory budget)", "int",
            minimum=1),
     Option("memory_budget_mb", None, "activations one forward and backward pass may keep, in MB (default: a "
-           "quarter of the available memory, at most 2 GB on a CPU)", "float", minimum=0.001),
+           "quarter of the available memory, at most 256 per CPU thread)", "float", minimum=0.001),
     Option("tolerance", steps.DEFAULT_TOLERANCE, "with n_steps='auto': the completeness gap accepted, as a share "
            "of |F(x) - F(baseline)|", "float", minimum=1e-6, maximum=1.0),
     Option("seed", None, "seed of a sampling method (default: a fresh one, recorded)", "int", minimum=0,
@@ -144,7 +144,8 @@ class Pipeline:
         if self.options.get("stride") is not None and not self.options.get("sliding_window"):
             raise InputError("stride applies to sliding windows only; pass sliding_window=True with it")
         budget_mb = self.options.get("memory_budget_mb") or adapter.memory_budget_mb
-        self.memory_bytes = budget_mb * 2**20 if budget_mb else default_memory_bytes()
+        self.memory_bytes = budget_mb * 2**20 if budget_mb else default_memory_bytes(
+            limit=CPU_PASS_BYTES_PER_THREAD * max(1.0, adapter.threads))
         self.seed = self.sampling_seed()
         self.refined = request.n_steps == steps.AUTO and request.method.path
         self.n_steps = request.n_steps if request.n_steps != steps.AUTO else \

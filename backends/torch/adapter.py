@@ -196,7 +196,7 @@ class TorchAdapter(ModelAdapter):
         on_cpu = self.device.type == "cpu"
         self.threads = torch.get_num_threads() if on_cpu else GPU_THREADS
         if self.device.type == "cuda":  # a share of the device's free memory; on a CPU the pipeline's default
-            self.memory_budget_mb = default_memory_bytes(torch.cuda.mem_get_info(self.device)[0], limit=None) / 2**20
+            self.memory_budget_mb = default_memory_bytes(torch.cuda.mem_get_info(self.device)[0]) / 2**20
         self.info = ModelInfo(framework="torch", backend=backend,
                               name=getattr(own_config, "_name_or_path", "") or type(model).__name__,
                               architecture=type(model).__name__)
