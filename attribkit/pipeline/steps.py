@@ -12,11 +12,11 @@ its completeness gap ``|sum(scores) - (F(x) - F(baseline))|`` is at most
   combined by Richardson extrapolation (Simpson's rule at the second level,
   Boole's at the third...), which converges much faster on the smooth paths
   of a network than the trapezoid itself, without new points.
-- **Per text.** A text stops at the first grid where both its gap and the
-  largest change of a token's score since the previous grid are within its
-  tolerance (the change bounds the error of the previous estimate, so the
-  scores themselves, not only their sum, are as exact as asked); the
-  others go on. No text goes past :data:`LAST_LEVEL`
+- **Per text.** A text stops at the first grid where both its gap and
+  Romberg's error estimate of its token scores (the largest change the
+  last extrapolation made to a token's score) are within its tolerance, so
+  the scores themselves, not only their sum, are as exact as asked; the
+  others go on. The first grid never stops a text (it has no estimate yet). No text goes past :data:`LAST_LEVEL`
   (``2**10 + 1 = 1025`` gradient evaluations); one that stops there unmet
   gets a warning.
 
@@ -50,7 +50,8 @@ FIXED_FALLBACK_STEPS = 50
 #: Steps the planner assumes for ``n_steps="auto"`` when it groups texts (a typical refinement).
 PLANNED_STEPS = 33
 CAP_WARNING = ("n_steps='auto' stopped at its cap of {steps} gradient evaluations with a completeness gap of "
-               "{gap:.3g} and a last change of {change:.3g} in a token's score, above the tolerance of {limit:.3g}; "
+               "{gap:.3g} and an error estimate of {change:.3g} for a token's score, above the tolerance of "
+               "{limit:.3g}; "
                "the scores are less exact than asked")
 
 
@@ -105,7 +106,7 @@ class Refinement:
 
     def add(self, level: int, added: np.ndarray, difference: float) -> bool:
         """Take the level's weighted attributions ``added`` ``(n, d)``; whether the text is done (its gap
-        and the largest change of a token's score since the previous level within :attr:`limit`)."""
+        and the largest change the last extrapolation made to a token's score within :attr:`limit`)."""
         trapezoid = added if not self.row else self.row[0] / 2 + added
         row = [trapezoid]
         for j, previous in enumerate(self.row, start=1):
