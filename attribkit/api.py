@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, U
 from attribkit._files import atomic_output, encode_text, write_text
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
 from attribkit.pipeline import PIPELINE_OPTIONS, ExplainRequest, check_text, parse_options, run
+from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps
 from attribkit.plugins import get_host
 from attribkit.results import OUTPUT_KINDS, Explanation, show_html_with
 
@@ -39,7 +40,7 @@ def explain(
     method: str = "integrated_gradients",
     target: Any = None,
     output: str = "probability",
-    n_steps: int = 50,
+    n_steps: Union[int, str] = DEFAULT_N_STEPS,
     baseline: Any = "pad",
     layer: Any = None,
     backend: Optional[str] = None,
@@ -63,7 +64,10 @@ def explain(
         output: ``"probability"``, ``"logit"`` (the model's raw output) or ``"sum"`` (the sum of all
             raw outputs, whatever the target: what Captum explains when a forward returns several
             outputs and no target is given; see ``docs/seeds.md``).
-        n_steps: integration steps for path methods (at most :data:`MAX_STEPS`).
+        n_steps: integration steps for path methods (at most :data:`MAX_STEPS`), or ``"auto"``: each
+            text's integral is refined on nested grids until its completeness gap and the error estimate of
+            its scores are within ``tolerance`` (an option, default 0.01) of ``|F(x) - F(baseline)|``; the
+            steps used and the gap reached are in ``Method.params`` (``docs/speed.md``).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]
             included), ``"zero"`` (zero vectors at the layer), a token id, a
@@ -95,11 +99,10 @@ def explain(
         raise InputError("no texts given; pass a string or a non-empty list of strings")
     if output not in OUTPUT_KINDS:
         raise InputError(f"output must be one of {OUTPUT_KINDS}, got {output!r}")
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise InputError(f"n_steps must be a positive integer, got {n_steps!r}")
-    if n_steps > MAX_STEPS:
-        raise InputError(f"n_steps={n_steps} is more than {MAX_STEPS}: the integration error is far below float32 "
-                         "precision long before, and the path's memory grows with the steps; use fewer steps")
+    try:
+        check_n_steps(n_steps, MAX_STEPS)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     if errors not in ERROR_MODES:
         raise InputError(f"errors must be one of {ERROR_MODES}, got {errors!r}")
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):

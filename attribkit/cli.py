@@ -21,6 +21,7 @@ from attribkit._quiet import quiet_frameworks
 from attribkit._text import printable
 from attribkit.corpus import JSONL_SUFFIXES
 from attribkit.errors import AttribkitError, InputError
+from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps
 
 #: Failures listed on stderr at the end of a run; the output's error records hold them all.
 SHOWN_FAILURES = 20
@@ -204,8 +205,10 @@ def main(context: click.Context, verbose: bool) -> None:
               help="The id's field or column (default id: the line number).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
 @click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (see `attribkit plugins`).")
-@click.option("--n-steps", type=click.IntRange(min=1),
-              help="Integration steps (default: 50; 300 for the bundled model, see docs/demo-model.md).")
+@click.option("--n-steps", metavar="N|auto",
+              help=f"Integration steps, or auto: each text refined until its completeness gap is under "
+                   f"--option tolerance=0.01 of |F(x) - F(baseline)| (default: {DEFAULT_N_STEPS}, "
+                   f"everywhere; docs/speed.md).")
 @click.option("--output", "output_kind", type=click.Choice(["probability", "logit", "sum"]), default="probability",
               show_default=True, help="Explain the class probability, the raw output (logit) or the sum of the "
               "raw outputs.")
@@ -216,7 +219,7 @@ def main(context: click.Context, verbose: bool) -> None:
 def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_path: Optional[str],
             fmt: Optional[str], out: Optional[str], resume: bool, engine: str, workers: int, gpus_per_worker: float,
             address: Optional[str], text_column: str, label_column: str, id_column: str, target: Optional[str],
-            method: str, n_steps: Optional[int], output_kind: str, extra: Tuple[str, ...]) -> None:
+            method: str, n_steps: Optional[str], output_kind: str, extra: Tuple[str, ...]) -> None:
     """Explain why the model classified TEXTS (or every text of --input) as it did.
 
     Exits with status 1 when any item failed; its error record (id, line,
@@ -255,18 +258,21 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     backend = choose_backend(framework)
     spec = host.method(backend, method)
     extra_options = parse_extra(extra)
+    steps: Any = DEFAULT_N_STEPS if n_steps is None else int(n_steps) if n_steps.isdigit() else n_steps
+    from attribkit.api import MAX_STEPS
+
+    try:
+        check_n_steps(steps, MAX_STEPS)
+    except ValueError as exc:
+        raise InputError(f"--n-steps: {exc}") from None
     from attribkit.pipeline import PIPELINE_OPTIONS, parse_options
 
     parse_options(extra_options, [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options),
                                   (f"method {method!r}", spec.options)])
-    if n_steps is None:
-        from attribkit.demo import DEMO_N_STEPS
-
-        n_steps = 50 if model else DEMO_N_STEPS
     target_value: Any = int(target) if target is not None and target.lstrip("-").isdigit() else target
     load = functools.partial(load_model, model, backend)
     loaded, tokenizer = load() if engine == "local" else (None, None)  # Ray workers load it themselves
-    options = dict(method=method, n_steps=n_steps, output=output_kind, target=target_value, backend=backend,
+    options = dict(method=method, n_steps=steps, output=output_kind, target=target_value, backend=backend,
                    engine=engine, load=None if engine == "local" else load, workers=workers,
                    gpus_per_worker=gpus_per_worker, address=address, text_column=text_column,
                    label_column=label_column, id_column=id_column, **extra_options)
@@ -663,7 +669,6 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     import attribkit
     from attribkit._files import write_text
     from attribkit.corpus import explain_items, read_corpus
-    from attribkit.demo import DEMO_N_STEPS
     from attribkit.renderers.compare_html import render_compare_html
     from attribkit.results import ErrorRecord
 
@@ -681,7 +686,7 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     per_method = options_per_method(parse_extra(extra), backend, names)
     chosen_metrics = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None
     loaded, tokenizer = load_model(model, backend)
-    steps = n_steps or (50 if model else DEMO_N_STEPS)
+    steps = n_steps or DEFAULT_N_STEPS
     explanations, problems = [], []
     for name in names:
         options = dict(method=name, n_steps=steps, backend=backend, **per_method[name])

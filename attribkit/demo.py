@@ -19,6 +19,7 @@ import numpy as np
 import attribkit
 from attribkit.backend import Backend
 from attribkit.errors import InputError
+from attribkit.pipeline.steps import DEFAULT_N_STEPS
 from attribkit.plugins import get_host
 from attribkit.results import Explanation
 
@@ -41,10 +42,6 @@ TRAINED_FILE = "trained.safetensors"
 #: The name the bundled model is shown under.
 DEMO_MODEL_NAME = "attribkit-demo-sentiment"
 
-#: Integration steps for the bundled model. Its softmax rises steeply part of
-#: the way along the path from the pad baseline, so 50 steps leave gaps of
-#: 20-100 % on positive sentences; 300 keep them under 1 % (docs/demo-model.md).
-DEMO_N_STEPS = 300
 
 #: Two explanations agree when their scores differ by less than this, relative to the largest |score|.
 AGREEMENT_TOLERANCE = 1e-4
@@ -153,8 +150,7 @@ def load_demo_model(framework: str) -> Tuple[object, object]:
 def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) -> List[Explanation]:
     """Integrated Gradients (and the framework's extra methods) on the bundled model."""
     model, tokenizer = load_demo_model(framework)
-    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels),
-                                n_steps=DEMO_N_STEPS)
+    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels))
     for method in (m for m in EXTRA_METHODS if m in get_host().method_names(framework)):
         options = {"seed": 0} if get_host().method(framework, method).sampling else {}
         results += attribkit.explain(model, tokenizer, list(texts), backend=framework, method=method,
@@ -179,7 +175,7 @@ def run_demo(out: str = "attribkit-demo.html", frameworks: Optional[Sequence[str
         results[framework] = explain_with(framework, texts, labels)
         integrated = [e for e in results[framework] if e.method.name == "integrated_gradients"]
         print(f"== {framework} backend ({integrated[0].model.architecture}): Integrated Gradients, "
-              f"{DEMO_N_STEPS} steps ==\n")
+              f"{DEFAULT_N_STEPS} steps ==\n")
         print(attribkit.render(integrated, "terminal"))
 
     notes: List[str] = []

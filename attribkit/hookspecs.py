@@ -60,7 +60,8 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 def attribkit_register_methods(register: Callable[..., None]) -> None:
     """Register attribution methods.
 
-    Call ``register(name, backend, function, *, description="", sampling=False, options=())``:
+    Call ``register(name, backend, function, *, description="", sampling=False, options=(), needs=(),
+    path=False)``:
 
     - ``name``: the method name users pass as ``method=``.
     - ``backend``: the name of the backend that runs it, or ``"*"``
@@ -74,6 +75,12 @@ def attribkit_register_methods(register: Callable[..., None]) -> None:
       pipeline calls them once per text with ``task.seed`` and records it.
     - ``options``: the :class:`attribkit.Option` s the method reads from
       ``task.options``; any other option is refused before it runs.
+    - ``needs``: capabilities the backend must declare (``"gradients"``), for
+      a method registered for every backend.
+    - ``path``: ``True`` for a path integral (Integrated Gradients) that
+      evaluates the points it is given (``task.alphas`` and
+      ``task.step_weights``); the pipeline then refines it for
+      ``n_steps="auto"``. A method without it gets a fixed count for ``"auto"``.
 
     :param register: the host's registration callback.
     """

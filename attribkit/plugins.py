@@ -212,13 +212,13 @@ class PluginHost:
 
     def _stage_method(self, record: PluginRecord, staged: List, name: str, backend: str,
                       function: Callable[..., Any], *, description: str = "", sampling: bool = False,
-                      options: Iterable[Option] = (), needs: Iterable[str] = ()) -> None:
+                      options: Iterable[Option] = (), needs: Iterable[str] = (), path: bool = False) -> None:
         options = tuple(options)
         if not all(isinstance(option, Option) for option in options):
             raise TypeError(f"method {name!r}: options must be attribkit.Option objects")
         self._check_duplicate(record, self.methods, (backend, name), staged, "method", "method")
         staged.append(("method", MethodSpec(name, backend, function, description, sampling, options, tuple(needs),
-                                            record.name)))
+                                            record.name, path)))
 
     def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
                         extension: str, description: str = "", streams: bool = False) -> None:

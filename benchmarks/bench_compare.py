@@ -33,14 +33,14 @@ def command(framework: str, limit: int, source: Path, out: Path) -> float:
 def phases(framework: str, limit: int, source: Path) -> None:
     """Seconds per method's explanations and for the evaluation, with the model already loaded."""
     import attribkit
-    from attribkit.demo import DEMO_N_STEPS, load_demo_model
+    from attribkit.demo import load_demo_model
 
     model, tokenizer = load_demo_model(framework)
     texts = [json.loads(line)["text"] for line in source.read_text().splitlines()[:limit]]
     explanations = []
     for method in METHODS.split(","):
         start = time.perf_counter()
-        explanations += attribkit.explain(model, tokenizer, texts, method=method, n_steps=DEMO_N_STEPS)
+        explanations += attribkit.explain(model, tokenizer, texts, method=method)
         print(f"  {framework:5s} explain {method:22s} {time.perf_counter() - start:7.2f} s")
     start = time.perf_counter()
     evaluation = attribkit.evaluate(model, tokenizer, explanations, errors="return")

@@ -74,7 +74,7 @@ def test_per_text_backend_errors_are_kept_per_item():
     [
         (dict(method="magic"), MethodError, r"method 'magic' is not supported by backend 'lexicon'; supported: \['anchors', 'feature_ablation', 'integrated_gradients', 'kernel_shap', 'lime', 'occlusion'\]"),
         (dict(output="softmax"), InputError, r"output must be one of \('probability', 'logit', 'sum'\)"),
-        (dict(n_steps=0), InputError, "n_steps must be a positive integer"),
+        (dict(n_steps=0), InputError, "n_steps must be 'auto' or a positive integer"),
         (dict(n_steps=10**9), InputError, "n_steps=1000000000 is more than 10000"),
         (dict(errors="ignore"), InputError, "errors must be one of"),
         (dict(backend="nope"), attribkit.AttribkitError, r"unknown backend 'nope'; available: "),

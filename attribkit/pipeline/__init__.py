@@ -19,13 +19,14 @@ from attribkit.pipeline.options import Option, parse_options
 from attribkit.pipeline.outputs import (
     OutputForm, explained_values, label_names, output_form, probabilities, resolve_target,
 )
-from attribkit.pipeline.planner import Budget, Group, ModelSize, plan
+from attribkit.pipeline.planner import Budget, Group, ModelSize, default_memory_bytes, plan
 from attribkit.pipeline.run import PIPELINE_OPTIONS, ExplainRequest, run
 from attribkit.pipeline.task import ANY_BACKEND, MethodResult, MethodSpec, Task
 
 __all__ = [
     "ANY_BACKEND", "Baseline", "Budget", "Encoding", "ExplainRequest", "Group", "MethodResult", "MethodSpec",
     "ModelAdapter", "ModelSize", "Option", "OutputForm", "PIPELINE_OPTIONS", "Task", "WordTokenizer", "check_text",
+    "default_memory_bytes",
     "encode_full", "explained_values", "is_hugging_face_model", "label_names", "locate_words", "output_form",
     "parse_options", "plan", "position_limit", "probabilities", "resolve_target", "run", "truncate",
 ]

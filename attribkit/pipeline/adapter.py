@@ -61,7 +61,8 @@ class ModelAdapter:
         layer_name: the attributed layer, as recorded in ``Method.params["layer"]``;
             ``None`` when the adapter has no layer (prediction-only methods).
         threads: CPU threads the framework uses (scales the planner's fixed costs).
-        memory_budget_mb: default activation budget of one forward and backward pass.
+        memory_budget_mb: activations one forward and backward pass may keep by default, or ``None``: a
+            share of the machine's available memory (:func:`~attribkit.pipeline.planner.default_memory_bytes`).
         max_buckets: length buckets one method call can run (1: a call pads all its rows to one length).
         whole_passes: the backend's gradient methods put a step of every text in each pass (Captum).
         padding: ``"post"`` (right, with the attention mask) or ``"pre"`` (left, as ``pad_sequences``).
@@ -78,7 +79,7 @@ class ModelAdapter:
     size: ModelSize = ModelSize()
     layer_name: Optional[str] = None
     threads: float = 1.0
-    memory_budget_mb: float = 128.0
+    memory_budget_mb: Optional[float] = None
     max_buckets: int = 1
     whole_passes: bool = True
     padding: str = "post"

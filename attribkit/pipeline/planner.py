@@ -9,11 +9,14 @@ slower per row). So texts are sorted by length and cut into consecutive
 method call (a **group**) takes one bucket, or several when the backend can
 run length buckets in one call (``max_buckets``). The constants are measured
 by ``benchmarks/bench_tf_vs_torch.py`` and ``benchmarks/bench_torch_batch.py``
-(see ``docs/architecture.md``).
+(see ``docs/architecture.md``); the activation estimate and the default
+memory budget by ``benchmarks/bench_activation_memory.py`` and
+``benchmarks/bench_ig_speed.py`` (see ``docs/speed.md``).
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -27,6 +30,36 @@ MAX_TEXTS_PER_GROUP = 64
 #: Most bytes of path points one group may hold (``passes x texts x length x hidden`` float32): alibi
 #: keeps every point of every path of a call in memory.
 PATH_MEMORY_BYTES = 256 * 2**20
+#: The share of the machine's available memory the activations of one pass may take by default.
+MEMORY_SHARE = 0.25
+#: The most a pass may take by default on a CPU, per thread: passes of about 2,000 MiniLM tokens (300 MB)
+#: ran fastest per row; larger ones, whose activations outgrow the caches, ran slower (docs/speed.md).
+CPU_PASS_BYTES_PER_THREAD = 256 * 2**20
+#: Attention implementations that never keep the ``(heads, L, L)`` attention matrices for the backward pass.
+FUSED_ATTENTION = ("sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
+
+
+def available_memory_bytes() -> int:
+    """Memory the machine can give without swapping: ``MemAvailable`` of ``/proc/meminfo`` on Linux,
+    else the free physical pages."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30  # unknown: assume a small machine
+
+
+def default_memory_bytes(available: Optional[int] = None, limit: Optional[float] = None) -> int:
+    """The memory one forward and backward pass may keep when the user sets no ``memory_budget_mb``:
+    :data:`MEMORY_SHARE` of ``available`` (the machine's available memory by default), at most ``limit``."""
+    share = int(MEMORY_SHARE * (available_memory_bytes() if available is None else available))
+    return max(2**20, int(min(share, limit)) if limit else share)
 
 
 @dataclass(frozen=True)
@@ -38,21 +71,29 @@ class ModelSize:
         hidden: size of the attributed layer's output per token.
         intermediate: feed-forward size of a layer.
         heads: attention heads (0 without attention).
+        attention_matrices: the attention keeps its ``(heads, L, L)`` matrices for the backward pass
+            (eager attention; a fused one, PyTorch's ``sdpa``, recomputes them).
     """
 
     layers: int = 12
     hidden: int = 768
     intermediate: int = 3072
     heads: int = 12
+    attention_matrices: bool = True
 
     @classmethod
-    def from_config(cls, config: Any) -> "ModelSize":
-        """Layers, hidden, feed-forward and head sizes of a Hugging Face config (BERT-base when unknown)."""
+    def from_config(cls, config: Any, fused_attention: Optional[bool] = None) -> "ModelSize":
+        """Layers, hidden, feed-forward and head sizes of a Hugging Face config (BERT-base when unknown);
+        ``fused_attention`` (default: read from the config's attention implementation) says whether the
+        attention matrices are kept."""
         hidden = int(getattr(config, "hidden_size", None) or getattr(config, "dim", None) or 768)
         intermediate = getattr(config, "intermediate_size", None) or getattr(config, "hidden_dim", None)
         layers = getattr(config, "num_hidden_layers", None) or getattr(config, "n_layers", None) or 12
         heads = getattr(config, "num_attention_heads", None) or getattr(config, "n_heads", None) or 12
-        return cls(layers=int(layers), hidden=hidden, intermediate=int(intermediate or 4 * hidden), heads=int(heads))
+        if fused_attention is None:
+            fused_attention = getattr(config, "_attn_implementation", None) in FUSED_ATTENTION
+        return cls(layers=int(layers), hidden=hidden, intermediate=int(intermediate or 4 * hidden), heads=int(heads),
+                   attention_matrices=not fused_attention)
 
     def token_flops(self, length: int) -> float:
         """Operations of one token's forward and backward pass, in a sequence of ``length`` tokens.
@@ -65,8 +106,11 @@ class ModelSize:
         return 6.0 * self.layers * (4 * self.hidden ** 2 + 2 * self.hidden * self.intermediate + attention)
 
     def activation_bytes(self, length: int) -> int:
-        """Activations one sequence of ``length`` tokens keeps for the backward pass (float32)."""
-        return 2 * length * self.layers * (34 * self.hidden + 5 * self.heads * length)
+        """Activations one sequence of ``length`` tokens keeps for the backward pass (float32): about 17
+        values per hidden unit, token and layer, and with :attr:`attention_matrices` 2.5 per head and pair
+        of tokens."""
+        attention = 5 * self.heads * length if self.attention_matrices else 0
+        return 2 * length * self.layers * (34 * self.hidden + attention)
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from attribkit.errors import AttribkitError, InputError, MethodError, ModelError, PluginError
-from attribkit.pipeline import windows
+from attribkit.pipeline import steps, windows
 from attribkit.pipeline.adapter import ModelAdapter
 from attribkit.pipeline.baselines import Baseline
 from attribkit.pipeline.encoding import SIDES, Encoding, check_vocabulary, truncate
@@ -35,7 +35,7 @@ from attribkit.pipeline.outputs import (
     MODEL_RETURNS, PROBABILITY_LOGIT_NOTE, OutputForm, check_true_label, explained_values, label_names, output_form,
     probabilities, reads_as_probabilities, resolve_target,
 )
-from attribkit.pipeline.planner import Budget, Group, plan
+from attribkit.pipeline.planner import CPU_PASS_BYTES_PER_THREAD, Budget, Group, default_memory_bytes, plan
 from attribkit.pipeline.task import MethodResult, MethodSpec, Task
 from attribkit.results import Explanation, Method, Prediction, Target
 
@@ -54,8 +54,10 @@ PIPELINE_OPTIONS: Tuple[Option, ...] = (
     Option("return_attributions", False, "keep the per-dimension attributions (Explanation.attributions)", "bool"),
     Option("internal_batch_size", None, "rows per forward pass (default: from the memory budget)", "int",
            minimum=1),
-    Option("memory_budget_mb", None, "activations one forward and backward pass may keep (default: the "
-           "backend's)", "float", minimum=0.001),
+    Option("memory_budget_mb", None, "activations one forward and backward pass may keep, in MB (default: a "
+           "quarter of the available memory, at most 256 per CPU thread)", "float", minimum=0.001),
+    Option("tolerance", steps.DEFAULT_TOLERANCE, "with n_steps='auto': the completeness gap accepted, as a share "
+           "of |F(x) - F(baseline)|", "float", minimum=1e-6, maximum=1.0),
     Option("seed", None, "seed of a sampling method (default: a fresh one, recorded)", "int", minimum=0,
            maximum=2**32 - 1),
 )
@@ -75,7 +77,7 @@ class ExplainRequest:
         method: the method to run.
         targets: one target per text: ``None`` (the predicted class), a class index or a label name.
         output: ``"probability"`` or ``"logit"``.
-        n_steps: integration steps for path methods.
+        n_steps: integration steps for path methods, or ``"auto"`` (:mod:`attribkit.pipeline.steps`).
         baseline: what the user passed as ``baseline`` (parsed by :class:`Baseline`).
         true_labels: one gold label (or ``None``) per text.
         batch_size: texts per method call, or ``None`` for automatic.
@@ -86,7 +88,7 @@ class ExplainRequest:
     method: MethodSpec
     targets: Sequence[Any]
     output: str = "probability"
-    n_steps: int = 50
+    n_steps: Union[int, str] = steps.DEFAULT_N_STEPS
     baseline: Any = "pad"
     true_labels: Sequence[Any] = ()
     batch_size: Optional[int] = None
@@ -141,8 +143,13 @@ class Pipeline:
         self.limit = self.options.get("max_length") or adapter.length_limit()
         if self.options.get("stride") is not None and not self.options.get("sliding_window"):
             raise InputError("stride applies to sliding windows only; pass sliding_window=True with it")
-        self.memory_bytes = (self.options.get("memory_budget_mb") or adapter.memory_budget_mb) * 2**20
+        budget_mb = self.options.get("memory_budget_mb") or adapter.memory_budget_mb
+        self.memory_bytes = budget_mb * 2**20 if budget_mb else default_memory_bytes(
+            limit=CPU_PASS_BYTES_PER_THREAD * max(1.0, adapter.threads))
         self.seed = self.sampling_seed()
+        self.refined = request.n_steps == steps.AUTO and request.method.path
+        self.n_steps = request.n_steps if request.n_steps != steps.AUTO else \
+            steps.PLANNED_STEPS if self.refined else steps.FIXED_FALLBACK_STEPS
         self.labels: Tuple[str, ...] = ()
         self.form: Optional[OutputForm] = None
 
@@ -279,7 +286,7 @@ class Pipeline:
         method = self.request.method
         options = self.options
         budget = Budget(
-            passes=1 if method.sampling else self.request.n_steps, memory_bytes=self.memory_bytes,
+            passes=1 if method.sampling else self.n_steps, memory_bytes=self.memory_bytes,
             threads=self.adapter.threads, max_buckets=self.adapter.max_buckets, batch_size=self.request.batch_size,
             rows_per_pass=options.get("internal_batch_size"), alone=method.sampling,
             whole_passes=self.adapter.whole_passes)
@@ -305,17 +312,54 @@ class Pipeline:
             raise failures[0]  # every text failed the same way: the request, not a text, is at fault
 
     def run_method(self, chunk: List[Piece], group: Group, items: List[Item]) -> None:
-        """The method on one group; an exception that is not attribkit's becomes a :class:`PluginError`
-        naming the method's plugin."""
-        method = self.request.method
+        """The method on one group (refined level by level for ``n_steps="auto"``)."""
         task = self.task(chunk, group, [items[p.item].target.index for p in chunk])
+        if self.refined:
+            return self.refine(chunk, group, task, items)
+        self.collect(chunk, task, self.call(task), items)
+
+    def call(self, task: Task) -> MethodResult:
+        """The method's checked result on ``task``; an exception that is not attribkit's becomes a
+        :class:`PluginError` naming the method's plugin."""
+        method = self.request.method
         try:
             result = method.function(task)
         except AttribkitError:
             raise
         except Exception as exc:
             raise PluginError(method.plugin, f"method {method.name!r} failed: {type(exc).__name__}: {exc}") from exc
-        self.collect(chunk, task, self.checked(result, task), items)
+        return self.checked(result, task)
+
+    def refine(self, chunk: List[Piece], group: Group, task: Task, items: List[Item]) -> None:
+        """``n_steps="auto"``: the method evaluates the points of successively finer nested grids
+        (:mod:`attribkit.pipeline.steps`) for the texts whose completeness gap or last change of a score is
+        still above their tolerance; each text keeps the Romberg estimate of the grid where it stopped."""
+        differences = task.output_differences()
+        tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
+        tables = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
+        open_rows = list(range(len(chunk)))
+        for level in range(steps.FIRST_LEVEL, steps.LAST_LEVEL + 1):
+            alphas, weights = steps.points(level)
+            sub = task if len(open_rows) == len(chunk) else self.task(
+                [chunk[r] for r in open_rows], group, [int(task.targets[r]) for r in open_rows])
+            result = self.call(dataclasses.replace(sub, alphas=alphas, step_weights=weights, n_steps=len(alphas)))
+            if result.attributions is None:
+                raise MethodError(f"method {self.request.method.name!r} is registered with path=True but returned "
+                                  "no attributions for the points it was given")
+            open_rows = [r for k, r in enumerate(open_rows) if not tables[r].add(
+                level, result.attributions[k, sub.positions[k]], float(differences[r]))]
+            if not open_rows:
+                break
+        attributions = np.zeros(task.input_ids.shape + tables[0].estimate.shape[-1:])
+        for row, table in enumerate(tables):
+            attributions[row, task.positions[row]] = table.estimate
+        self.collect(chunk, task, MethodResult(attributions, completeness=True), items)
+        for piece, table in zip(chunk, tables):
+            piece.params = dict(piece.params, n_steps=steps.AUTO, steps=table.steps, tolerance=tolerance,
+                                gap=table.gap, integration="romberg")
+            if max(table.gap, table.change) > table.limit:
+                piece.warnings += (steps.CAP_WARNING.format(steps=table.steps, gap=table.gap, change=table.change,
+                                                            limit=table.limit),)
 
     # -- batches --------------------------------------------------------------------------------------
     def padded_length(self, piece: Piece) -> int:
@@ -353,7 +397,7 @@ class Pipeline:
             form=self.form,
             outputs=explained_values(np.stack([p.raw for p in chunk]), self.form),
             baseline_outputs=explained_values(np.stack([p.raw_baseline for p in chunk]), self.form),
-            encodings=tuple(p.encoding for p in chunk), n_steps=self.request.n_steps,
+            encodings=tuple(p.encoding for p in chunk), n_steps=self.n_steps,
             rows_per_pass=group.rows_per_pass, max_rows=group.max_rows,
             bucket_lengths=np.asarray(group.bucket_lengths, dtype=np.int64), seed=self.seed,
             options=dict(self.request.method_options),

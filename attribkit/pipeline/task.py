@@ -44,7 +44,7 @@ class Task:
         form: how F comes from the model's raw outputs (:class:`OutputForm`).
         outputs: ``(B, n_classes)`` F at the input; ``baseline_outputs`` at the baseline.
         encodings: per row, its :class:`~attribkit.pipeline.Encoding` (text, tokens, offsets...).
-        n_steps: integration steps.
+        n_steps: integration steps (the number of ``alphas`` when they are given).
         rows_per_pass: rows (texts x steps) per forward and backward pass, with a step of every row in
             each pass (the ``internal_batch_size`` of Captum and alibi).
         max_rows: the most rows of this length one forward and backward pass may hold within the memory
@@ -54,6 +54,12 @@ class Task:
             each bucket cut to its length).
         seed: the seed of a sampling method (``B`` is then 1), else ``None``.
         options: the method's own options, checked, with their defaults.
+        alphas: ``(m,)`` fractions of the way from the baseline to the input, or ``None``. When given
+            (``n_steps="auto"``, to a method registered with ``path=True``) the method evaluates the
+            gradient exactly there and returns ``(x - baseline) * sum_j step_weights[j] * grad F(baseline +
+            alphas[j] * (x - baseline))`` at the layer instead of its own integral
+            (:func:`attribkit.methods.gradients.path_sum` does it with the adapter's gradients).
+        step_weights: ``(m,)`` the weights of ``alphas``.
     """
 
     adapter: ModelAdapter
@@ -76,6 +82,8 @@ class Task:
     bucket_lengths: np.ndarray
     seed: Optional[int] = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    alphas: Optional[np.ndarray] = None
+    step_weights: Optional[np.ndarray] = None
 
     @property
     def batch(self) -> int:
@@ -165,6 +173,8 @@ class MethodSpec:
         needs: capabilities a backend must declare for this method to run on it (``"gradients"``),
             for methods registered for every backend.
         plugin: the plugin that registered it.
+        path: it integrates gradients along the path from the baseline and evaluates the points it is
+            given (``Task.alphas``), so the pipeline can refine it for ``n_steps="auto"``.
     """
 
     name: str
@@ -175,3 +185,4 @@ class MethodSpec:
     options: Tuple[Option, ...] = ()
     needs: Tuple[str, ...] = ()
     plugin: str = ""
+    path: bool = False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from attribkit.backends.tf.methods import BUILTIN_METHODS
+from attribkit.backends.tf.methods import BUILTIN_METHODS, PATH_METHODS
 from attribkit.backends.tf.runtime import keras_package
 from attribkit.errors import MethodError
 from attribkit.hookspecs import hookimpl
@@ -53,7 +53,8 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 @hookimpl
 def attribkit_register_methods(register: Callable[..., None]) -> None:
     for name, function, description, sampling, options in BUILTIN_METHODS:
-        register(name, "tf", function, description=description, sampling=sampling, options=options)
+        register(name, "tf", function, description=description, sampling=sampling, options=options,
+                 path=name in PATH_METHODS)
     register("anchors", ANY_BACKEND, _anchors, sampling=True, options=ANCHOR_OPTIONS,
              description="an anchor rule by alibi's AnchorText, offline (any backend; alibi: BSL 1.1)")
 

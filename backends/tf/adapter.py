@@ -248,7 +248,7 @@ class KerasAdapter(ModelAdapter):
             else:
                 self.call = forward or wrapper_call(model)
             self.id2label = getattr(config, "id2label", None)
-            self.size = ModelSize.from_config(config)
+            self.size = ModelSize.from_config(config, fused_attention=False)
             self.max_length = position_limit(config, getattr(embeddings, "padding_idx", None))
             self.vocab_size = getattr(config, "vocab_size", None)
             name = getattr(config, "name_or_path", "") or type(transformer).__name__
@@ -262,7 +262,6 @@ class KerasAdapter(ModelAdapter):
             self.size = ModelSize(layers=1, hidden=width, intermediate=width, heads=0)
             name = model.name
         self.threads = tf.config.threading.get_intra_op_parallelism_threads() or os.cpu_count() or 1
-        self.memory_budget_mb = 128 * self.threads
         self.info = ModelInfo(framework="tensorflow", backend=backend, name=name, architecture=type(model).__name__)
         self.accelerator = None
         if accelerate and self.hugging_face and forward is None and self.layer is embeddings:

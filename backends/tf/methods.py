@@ -21,6 +21,7 @@ from typing import Any, Callable, ContextManager, List, Mapping, Optional
 import numpy as np
 
 from attribkit.errors import MethodError
+from attribkit.methods.gradients import path_sum
 from attribkit.pipeline import MethodResult, Option, Task
 
 INTEGRATIONS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
@@ -95,6 +96,8 @@ def _alibi_explainers() -> Any:
 def integrated_gradients(task: Task) -> MethodResult:
     """Integrated Gradients to the layer's output, computed by ``alibi.explainers.IntegratedGradients``:
     one ``explain`` call for the task's texts, ``internal_batch_size`` path points per pass."""
+    if task.alphas is not None:  # n_steps="auto": the pipeline's points
+        return path_sum(task)
     accelerator = task.adapter.accelerator
     path_bytes = 2 * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * task.adapter.size.hidden
     if path_bytes > ALIBI_PATH_LIMIT_BYTES:
@@ -116,6 +119,9 @@ def integrated_gradients(task: Task) -> MethodResult:
     return MethodResult(attributions, convergence_delta=np.asarray(explanation.deltas).reshape(-1),
                         completeness=True, params={"n_steps": task.n_steps, "integration": integration})
 
+
+#: The methods that evaluate the points they are given (``Task.alphas``), refined for ``n_steps="auto"``.
+PATH_METHODS = ("integrated_gradients",)
 
 #: ``(name, function, description, sampling, options)`` of every built-in method.
 BUILTIN_METHODS = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Optional
 
-from attribkit.backends.torch.methods import BUILTIN_METHODS
+from attribkit.backends.torch.methods import BUILTIN_METHODS, PATH_METHODS
 from attribkit.hookspecs import hookimpl
 
 BACKEND = "torch"
@@ -44,4 +44,5 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 @hookimpl
 def attribkit_register_methods(register: Callable[..., None]) -> None:
     for name, function, description, sampling, options in BUILTIN_METHODS:
-        register(name, BACKEND, function, description=description, sampling=sampling, options=options)
+        register(name, BACKEND, function, description=description, sampling=sampling, options=options,
+                 path=name in PATH_METHODS)

@@ -19,16 +19,13 @@ from torch import Tensor, nn
 from attribkit.backend import Backend
 from attribkit.errors import InputError, ModelError
 from attribkit.hub import has_safetensors, hub_options, load_pretrained
-from attribkit.pipeline import ModelAdapter, ModelSize, Option, OutputForm, is_hugging_face_model, position_limit
+from attribkit.pipeline import (
+    ModelAdapter, ModelSize, Option, OutputForm, default_memory_bytes, is_hugging_face_model, position_limit,
+)
 from attribkit.results import ModelInfo
 
 #: ``layer=`` value that selects the word-embedding table only.
 WORD_EMBEDDINGS = "word_embeddings"
-#: Activations per forward and backward pass on a GPU.
-GPU_MEMORY_BUDGET_MB = 512
-#: Activations per forward and backward pass on a CPU, per torch thread: a larger pass runs slower per row
-#: once its activations no longer fit the caches (``docs/backend-torch.md``, Batching and memory).
-CPU_MEMORY_BUDGET_MB = 128
 #: How much faster a GPU is than one CPU thread, for the planner's fixed costs.
 GPU_THREADS = 64
 TRAINING_MODE_WARNING = (
@@ -198,7 +195,8 @@ class TorchAdapter(ModelAdapter):
         self.vocab_size = embedding.num_embeddings if embedding is not None else None
         on_cpu = self.device.type == "cpu"
         self.threads = torch.get_num_threads() if on_cpu else GPU_THREADS
-        self.memory_budget_mb = CPU_MEMORY_BUDGET_MB * torch.get_num_threads() if on_cpu else GPU_MEMORY_BUDGET_MB
+        if self.device.type == "cuda":  # a share of the device's free memory; on a CPU the pipeline's default
+            self.memory_budget_mb = default_memory_bytes(torch.cuda.mem_get_info(self.device)[0]) / 2**20
         self.info = ModelInfo(framework="torch", backend=backend,
                               name=getattr(own_config, "_name_or_path", "") or type(model).__name__,
                               architecture=type(model).__name__)
@@ -255,6 +253,16 @@ class TorchAdapter(ModelAdapter):
     def explained_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, form: OutputForm) -> np.ndarray:
         with torch.no_grad():
             return self.explained_module(form)(self.tensor(input_ids), self.tensor(attention_mask)).double().cpu().numpy()
+
+    def gradients(self, values: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray,
+                  targets: np.ndarray, form: OutputForm) -> np.ndarray:
+        """``(N, L, d)`` the gradient of each row's ``F_target`` to the layer's output at ``values`` (autograd)."""
+        points = self.tensor(values).requires_grad_()
+        with torch.enable_grad():
+            outputs = self.layer_forward(form)(points, self.tensor(input_ids), self.tensor(attention_mask))
+            chosen = outputs.gather(1, self.tensor(np.asarray(targets, dtype=np.int64)).view(-1, 1)).sum()
+            (gradient,) = torch.autograd.grad(chosen, points)
+        return gradient.double().cpu().numpy()
 
     # -- for the methods ---------------------------------------------------------------------------------------
     def tensor(self, array: np.ndarray) -> Tensor:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Optional
 import numpy as np
 
 from attribkit.errors import MethodError
+from attribkit.methods.gradients import path_sum
 from attribkit.pipeline import MethodResult, Option, Task
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ def integrated_gradients(task: Task) -> MethodResult:
     """
     from captum.attr import IntegratedGradients, LayerIntegratedGradients
 
+    if task.alphas is not None:  # n_steps="auto": the pipeline's points
+        return path_sum(task)
     t = Tensors(task)
     integration = task.options["integration"]
     kwargs = dict(target=t.targets, n_steps=task.n_steps, method=integration,
@@ -291,6 +294,9 @@ def _surrogate(t: Tensors, explainer: Any, n_samples: int, params: Dict[str, Any
 def _count(name: str, default: int, description: str) -> Option:
     return Option(name, default, description, "int", minimum=1, maximum=1_000_000)
 
+
+#: The methods that evaluate the points they are given (``Task.alphas``), refined for ``n_steps="auto"``.
+PATH_METHODS = ("integrated_gradients",)
 
 #: ``(name, function, description, sampling, options)`` of every built-in method.
 BUILTIN_METHODS = (
