@@ -15,6 +15,7 @@ import pytest
 
 import attribkit
 from attribkit.evaluation import Evaluation, EvaluationError
+from attribkit.evaluation.metrics import METRICS
 from attribkit.plugins import PluginHost, reset_host
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +31,9 @@ WEIGHTS = {"good": 2.0, "great": 3.0}
 BIAS = -1.0
 TEXT = "the movie was good and great fun"
 WORDS = TEXT.split()
+
+#: The built-in metrics (an installed plugin may add more to the default list).
+BUILT_IN = [entry[0] for entry in METRICS]
 
 
 def sigmoid(z: float) -> float:
@@ -297,7 +301,7 @@ def test_rank_correlations_are_scipys_on_the_content_tokens(twins):
 @pytest.mark.skipif(not HAS_TF, reason="needs tensorflow for the twin")
 def test_every_metric_gives_the_same_value_on_torch_and_tf(twins):
     pt_model, tf_model, tokenizer, explanations = twins
-    results = [attribkit.evaluate(model, tokenizer, explanations, rationales=RATIONALES * 2, backend=backend)
+    results = [attribkit.evaluate(model, tokenizer, explanations, BUILT_IN, rationales=RATIONALES * 2, backend=backend)
                for model, backend in ((pt_model, "torch"), (tf_model, "tf"))]
     assert not results[0].errors and not results[1].errors
     assert len(results[0].metrics) == 11 and len(results[0].scores) == len(results[1].scores)
@@ -427,7 +431,7 @@ def test_bad_arguments_are_refused_before_any_work(planted):
 
 def test_the_result_round_trips_through_json_and_the_schema(planted):
     model, tokenizer, made = planted
-    result = attribkit.evaluate(model, tokenizer, [made, made], rationales=[["great"], None])
+    result = attribkit.evaluate(model, tokenizer, [made, made], BUILT_IN, rationales=[["great"], None])
     data = json.loads(result.to_json())
     assert data["schema_version"] == "1.0" and data["settings"]["replacement"] == "delete"
     again = Evaluation.from_json(result.to_json())
