@@ -64,6 +64,16 @@ class Document:
 
 
 @functools.lru_cache(maxsize=None)
+def parse_json(text: Any, what: str) -> Any:
+    """``json.loads(text)``, with :class:`SchemaError` naming ``what`` (``"an explanation"``) when it fails."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SchemaError(f"not {what}: nested too deeply") from None
+
+
 def _load(kind: str, major: int) -> dict:
     text = resources.files("attribkit").joinpath(f"schema/{kind}-{major}.json").read_text("utf-8")
     return json.loads(text)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from attribkit import _schema
-from attribkit._schema import SCHEMA_VERSION
+from attribkit._schema import SCHEMA_VERSION, parse_json
 from attribkit._version import __version__
 from attribkit.errors import SchemaError
 
@@ -408,13 +408,7 @@ class Explanation:
     @classmethod
     def from_json(cls, text: Union[str, bytes]) -> "Explanation":
         """Parse one explanation; raises :class:`attribkit.SchemaError` with one clear line."""
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"not valid JSON: {exc}") from None
-        except RecursionError:
-            raise SchemaError("not an explanation: nested too deeply") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "an explanation"))
 
     def _repr_html_(self) -> Optional[str]:
         """Notebook display: the HTML renderer's view of this explanation (see :func:`show_html_with`)."""

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from attribkit._schema import Document
+from attribkit._schema import Document, parse_json
 from attribkit._version import __version__
 from attribkit.errors import SchemaError
 from attribkit.results import _json_like
@@ -214,13 +214,7 @@ class Evaluation:
     @classmethod
     def from_json(cls, text: Union[str, bytes]) -> "Evaluation":
         """Parse an evaluation; raises :class:`attribkit.SchemaError` with one clear line."""
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"not valid JSON: {exc}") from None
-        except RecursionError:
-            raise SchemaError("not an evaluation: nested too deeply") from None
-        return cls.from_dict(data)
+        return cls.from_dict(parse_json(text, "an evaluation"))
 
     def __repr__(self) -> str:
         return (f"Evaluation({len(self.items)} explanations, metrics={[m.name for m in self.metrics]}, "
