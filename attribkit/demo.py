@@ -150,11 +150,7 @@ def load_demo_model(framework: str) -> Tuple[object, object]:
 def explain_with(framework: str, texts: Sequence[str], labels: Sequence[str]) -> List[Explanation]:
     """Integrated Gradients (and the framework's extra methods) on the bundled model."""
     model, tokenizer = load_demo_model(framework)
-    # A backend's speed-up seam (the TensorFlow backend's compiled pass) costs more to compile than it saves
-    # on five short texts (docs/demo-model.md); the demo switches it off where the backend offers the switch.
-    engine = get_host().backend(framework)
-    quick = {"accelerate": False} if any(o.name == "accelerate" for o in engine.options) else {}
-    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels), **quick)
+    results = attribkit.explain(model, tokenizer, list(texts), backend=framework, true_label=list(labels))
     for method in (m for m in EXTRA_METHODS if m in get_host().method_names(framework)):
         options = {"seed": 0} if get_host().method(framework, method).sampling else {}
         results += attribkit.explain(model, tokenizer, list(texts), backend=framework, method=method,

@@ -25,10 +25,6 @@ is the Keras model it is given:
   embeddings' output; the gradient reaches alibi's tape through
   ``tf.custom_gradient``. The call runs in a helper thread, so alibi's tape
   (which watches the model's weights) does not record it.
-- **Length buckets.** Rows of one alibi call are padded to the longest, but
-  each row also carries its bucket's length (the forward keyword
-  ``token_limit``, from the pipeline's planner) and the compiled call runs
-  each bucket cut to its length; padding on the right changes no output.
 
 The measurements behind these choices are in ``docs/backend-tf.md`` (Speed)
 and ``benchmarks/``.
@@ -51,11 +47,8 @@ from attribkit.backends.tf.adapter import KerasAdapter, call_replaced, explained
 from attribkit.backends.tf.methods import AlibiCall
 from attribkit.pipeline import OutputForm, Task
 
-#: Most length buckets one pass runs in (each is one more copy of the model in the traced function).
-MAX_BUCKETS = 4
-#: The forward keywords that carry each row's target and bucket length through alibi's path.
+#: The forward keyword that carries each row's target through alibi's path.
 TARGET_KEYWORD = "attribkit_target"
-LIMIT_KEYWORD = "token_limit"
 
 #: The accelerator of each model, built once and dropped with the model.
 _ACCELERATORS: MutableMapping[Any, "Accelerator"] = weakref.WeakKeyDictionary()
@@ -156,10 +149,9 @@ class Accelerator:
     Attributes:
         forward: ``(ids (N, L) int32, mask (N, L) int32) -> logits (N, C)``.
         n_outputs: the model's number of outputs ``C``.
-        scorers: ``(buckets, form) -> scorer``; ``scorer(ids, mask, embedded (N, L, d), bucket (N,),
-            bounds (k,), weights (N, C)) -> (scores (N,), gradient (N, L, d))``: each row's
-            ``sum(weights * F)`` with the embeddings' output replaced by ``embedded``, row ``i`` cut to
-            ``bounds[bucket[i]]`` columns, and its gradient to ``embedded``.
+        scorers: ``form -> scorer``; ``scorer(ids, mask, embedded (N, L, d), weights (N, C)) ->
+            (scores (N,), gradient (N, L, d))``: each row's ``sum(weights * F)`` with the embeddings'
+            output replaced by ``embedded``, and its gradient to ``embedded``.
         noting_call: the embeddings' :class:`_NotingCall` while alibi works.
     """
 
@@ -167,8 +159,7 @@ class Accelerator:
     forward: Callable[..., Any]
     logits_function: Callable[..., Any]
     n_outputs: int
-    max_buckets: int = MAX_BUCKETS
-    scorers: Dict[Tuple[int, OutputForm], Callable[..., Any]] = field(default_factory=dict)
+    scorers: Dict[OutputForm, Callable[..., Any]] = field(default_factory=dict)
     noting_call: Optional["_NotingCall"] = None
 
     @classmethod
@@ -196,11 +187,9 @@ class Accelerator:
     # -- what alibi is given ---------------------------------------------------------------------------------
     def alibi_call(self, task: Task) -> AlibiCall:
         """The arguments of alibi's ``explain`` for ``task``: the compiled model choosing each row's target
-        (its one output), the buckets' lengths as a forward keyword, and the embeddings' call noting when
-        it runs while alibi works."""
+        (its one output) and the embeddings' call noting when it runs while alibi works."""
         kwargs = {"attention_mask": tf.constant(task.attention_mask, tf.int32),
-                  TARGET_KEYWORD: tf.constant(task.targets, tf.int32),
-                  LIMIT_KEYWORD: tf.constant(task.bucket_lengths, tf.int32)}
+                  TARGET_KEYWORD: tf.constant(task.targets, tf.int32)}
         rows = np.arange(task.batch)
         chosen = (task.outputs[rows, task.targets], task.baseline_outputs[rows, task.targets])
         tokens, values = _model_classes()
@@ -237,24 +226,20 @@ class Accelerator:
         """``(N, L, d)`` the gradient of each row's ``F_target`` to the embeddings' output at ``values``, from
         the compiled forward and backward pass (for the gradient methods of :mod:`attribkit.methods`)."""
         values = tf.constant(values, dtype=tf.float32)
-        bucket, bounds = _buckets(None, int(values.shape[0]), int(values.shape[1]), self.max_buckets)
         n_classes = 2 if form.single else self.n_outputs
         weights = tf.one_hot(tf.constant(targets, tf.int32), n_classes, dtype=values.dtype)
-        scorer = self.scorer(int(bounds.shape[0]), form, values.dtype)
-        _, gradient = scorer(tf.constant(input_ids, tf.int32), tf.constant(attention_mask, tf.int32), values,
-                             bucket, bounds, weights)
+        _, gradient = self.scorer(form, values.dtype)(tf.constant(input_ids, tf.int32),
+                                                      tf.constant(attention_mask, tf.int32), values, weights)
         return gradient.numpy()
 
     # -- the compiled forward and backward pass ---------------------------------------------------------------
-    def chosen(self, input_ids: Any, attention_mask: Any, embedded: Any, token_limit: Any, target: Any,
-               form: OutputForm, n_classes: int) -> Any:
+    def chosen(self, input_ids: Any, attention_mask: Any, embedded: Any, target: Any, form: OutputForm,
+               n_classes: int) -> Any:
         """Each row's ``F_target`` ``(N,)`` with the embeddings' output replaced by ``embedded``,
         differentiable to ``embedded`` (the gradient comes from the same compiled call)."""
-        bucket, bounds = _buckets(token_limit, int(embedded.shape[0]), int(embedded.shape[1]), self.max_buckets)
         weights = tf.one_hot(tf.cast(tf.reshape(target, [-1]), tf.int32), n_classes, dtype=embedded.dtype)
-        scorer = self.scorer(int(bounds.shape[0]), form, embedded.dtype)
-        values, gradient = _untaped(scorer, tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32),
-                                    embedded, bucket, bounds, weights)
+        values, gradient = _untaped(self.scorer(form, embedded.dtype), tf.cast(input_ids, tf.int32),
+                                    tf.cast(attention_mask, tf.int32), embedded, weights)
 
         @tf.custom_gradient
         def scored(embedded: Any) -> Any:
@@ -264,43 +249,26 @@ class Accelerator:
 
         return scored(embedded)
 
-    def scorer(self, k: int, form: OutputForm, dtype: Any) -> Callable[..., Any]:
-        """The compiled forward and backward pass over ``k`` length buckets (traced once per ``k`` and form)."""
-        if (k, form) not in self.scorers:
+    def scorer(self, form: OutputForm, dtype: Any) -> Callable[..., Any]:
+        """The compiled forward and backward pass (traced once per form, for any batch and length)."""
+        if form not in self.scorers:
             ids = tf.TensorSpec([None, None], tf.int32)
-            signature = [ids, ids, tf.TensorSpec([None, None, None], dtype), tf.TensorSpec([None], tf.int32),
-                         tf.TensorSpec([k], tf.int32), tf.TensorSpec([None, None], dtype)]
-            self.scorers[k, form] = tf.function(functools.partial(self._score, k, form), input_signature=signature)
-        return self.scorers[k, form]
+            signature = [ids, ids, tf.TensorSpec([None, None, None], dtype), tf.TensorSpec([None, None], dtype)]
+            self.scorers[form] = tf.function(functools.partial(self._score, form), input_signature=signature)
+        return self.scorers[form]
 
-    def _score(self, k: int, form: OutputForm, input_ids: Any, attention_mask: Any, embedded: Any, bucket: Any,
-               bounds: Any, weights: Any) -> Tuple[Any, Any]:
+    def _score(self, form: OutputForm, input_ids: Any, attention_mask: Any, embedded: Any,
+               weights: Any) -> Tuple[Any, Any]:
         with tf.GradientTape() as tape:
             tape.watch(embedded)
-            # dynamic_partition's gradient is dense (a stitch), so the gradients stay plain tensors
-            rows = tf.dynamic_partition(tf.range(tf.shape(input_ids)[0]), bucket, k)
-            parts = [tf.dynamic_partition(x, bucket, k) for x in (input_ids, attention_mask, embedded)]
-            logits = []
-            for i in range(k):
-                n = bounds[i]
-                with call_replaced(self.embeddings, functools.partial(_constant, parts[2][i][:, :n])):
-                    logits.append(self.logits_function(parts[0][i][:, :n], parts[1][i][:, :n]))
-            values = tf.reduce_sum(explained_outputs(tf.dynamic_stitch(rows, logits), form) * weights, axis=1)
+            with call_replaced(self.embeddings, functools.partial(_constant, embedded)):
+                logits = self.logits_function(input_ids, attention_mask)
+            values = tf.reduce_sum(explained_outputs(logits, form) * weights, axis=1)
         return values, tape.gradient(values, embedded)
 
 
 def _constant(value: Any, *args: Any, **kwargs: Any) -> Any:
     return value
-
-
-def _buckets(token_limit: Any, n_rows: int, length: int, max_buckets: int) -> Tuple[Any, Any]:
-    """Each row's bucket ``(N,)`` and the buckets' lengths ``(k,)``, as int32 tensors."""
-    limits = np.full(n_rows, length, np.int32) if token_limit is None else np.asarray(token_limit, np.int32).ravel()
-    bounds, bucket = np.unique(np.minimum(limits, length), return_inverse=True)
-    if len(bounds) > max_buckets:  # more lengths than planned: merge the shortest into the next longer
-        bucket = np.maximum(bucket - (len(bounds) - max_buckets), 0)
-        bounds = bounds[len(bounds) - max_buckets:]
-    return tf.constant(bucket.astype(np.int32)), tf.constant(bounds.astype(np.int32))
 
 
 @functools.lru_cache(maxsize=None)
@@ -309,7 +277,7 @@ def _model_classes() -> Tuple[type, type]:
     import tf_keras as keras
 
     class Accelerated(keras.Model):
-        """``(inputs, attention_mask=, attribkit_target=, token_limit=) -> F_target (N, 1)``.
+        """``(inputs, attention_mask=, attribkit_target=) -> F_target (N, 1)``.
 
         ``inputs`` and ``output_shape`` are declared up front: alibi traces a
         model without them on a symbolic ``tf.keras.Input`` at every ``explain``
@@ -343,7 +311,7 @@ def _model_classes() -> Tuple[type, type]:
             super().__init__(accelerator, form, n_classes, known, (None,), "int32")
 
         def call(self, input_ids: Any, attention_mask: Any = None, attribkit_target: Any = None,
-                 token_limit: Any = None, training: bool = False) -> Any:
+                 training: bool = False) -> Any:
             accelerator = self.accelerator
             ids, mask = tf.cast(input_ids, tf.int32), tf.cast(attention_mask, tf.int32)
             if not _replaced(accelerator.embeddings):  # a plain forward pass
@@ -351,16 +319,16 @@ def _model_classes() -> Tuple[type, type]:
             embedded, read = accelerator.embedded(ids)
             if read:  # alibi reads the embeddings' output; it does not use the model's
                 return self.forward(input_ids, ids, mask, attribkit_target)
-            return self.one_column(accelerator.chosen(ids, mask, embedded, token_limit, attribkit_target,
-                                                       self.form, self.n_classes))
+            return self.one_column(accelerator.chosen(ids, mask, embedded, attribkit_target, self.form,
+                                                       self.n_classes))
 
     class FromValues(Accelerated):
         def __init__(self, accelerator: Accelerator, form: OutputForm, n_classes: int, known: Optional[Known]):
             super().__init__(accelerator, form, n_classes, known, (None, None), "float32")
 
         def call(self, values: Any, input_ids: Any = None, attention_mask: Any = None, attribkit_target: Any = None,
-                 token_limit: Any = None, training: bool = False) -> Any:
+                 training: bool = False) -> Any:
             return self.one_column(self.accelerator.chosen(input_ids, attention_mask, tf.convert_to_tensor(values),
-                                                            token_limit, attribkit_target, self.form, self.n_classes))
+                                                            attribkit_target, self.form, self.n_classes))
 
     return FromTokens, FromValues

@@ -268,7 +268,6 @@ class KerasAdapter(ModelAdapter):
             from attribkit.backends.tf.accelerator import Accelerator
 
             self.accelerator = Accelerator.of(self)
-            self.max_buckets = self.accelerator.max_buckets
 
     def _run(self, input_ids: Any, attention_mask: Any) -> Any:
         """The raw outputs as a tensor ``(N, n_outputs)``."""
