@@ -45,6 +45,11 @@ Usage::
     python benchmarks/bench_ig_speed.py --quick               # 1 round, smaller long/many shapes
     python benchmarks/bench_ig_speed.py --shapes short --threads 1 --contenders floor,attribkit-torch
     python benchmarks/bench_ig_speed.py --python before=/tmp/attribkit-before/bin/python
+    python benchmarks/bench_ig_speed.py --device cuda --threads 8 --contenders floor,attribkit-torch,captum-ibs
+
+With ``--device cuda`` the torch contenders run on the GPU (the TensorFlow
+one is left out), the time of a run ends when the GPU is done, and the
+memory column is the GPU's peak (``torch.cuda.max_memory_allocated``).
 """
 from __future__ import annotations
 
@@ -79,6 +84,8 @@ CONTENDERS = ("floor",) + ATTRIBKIT + PEERS
 TARGET = 1
 #: Most tokens (rows x length) in one pass of the floor.
 FLOOR_TOKENS_PER_PASS = 8192
+#: The torch device of the workers (``--device``).
+DEVICE = "cpu"
 
 
 # -- setup (the parent process) -------------------------------------------------------------------------------
@@ -157,7 +164,8 @@ def rss_mb(field):
 def torch_model(folder):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    return BertForSequenceClassification.from_pretrained(folder).eval(), AutoTokenizer.from_pretrained(folder)
+    model = BertForSequenceClassification.from_pretrained(folder).eval().to(DEVICE)
+    return model, AutoTokenizer.from_pretrained(folder)
 
 
 def baseline_of(ids, tokenizer):
@@ -185,12 +193,13 @@ def floor_runner(folder, n_steps):
     model, tokenizer = torch_model(folder)
     embeddings = model.bert.embeddings
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
-    alphas, weights = torch.tensor((nodes + 1) / 2, dtype=torch.float32), torch.tensor(weights / 2, dtype=torch.float32)
+    alphas = torch.tensor((nodes + 1) / 2, dtype=torch.float32, device=DEVICE)
+    weights = torch.tensor(weights / 2, dtype=torch.float32, device=DEVICE)
 
     def run(texts):
         scores = []
         for text in texts:
-            ids = tokenizer(text, return_tensors="pt")["input_ids"]
+            ids = tokenizer(text, return_tensors="pt")["input_ids"].to(DEVICE)
             n = ids.shape[1]
             with torch.no_grad():
                 x, b = embeddings(ids), embeddings(baseline_of(ids, tokenizer))
@@ -204,7 +213,8 @@ def floor_runner(folder, n_steps):
                 handle = embeddings.register_forward_hook(lambda module, args, output: points)
                 try:
                     k = len(a)
-                    out = probability(model)(ids.expand(k, -1), torch.ones(k, n, dtype=torch.long))[:, TARGET]
+                    out = probability(model)(ids.expand(k, -1), torch.ones(k, n, dtype=torch.long, device=DEVICE))[
+                        :, TARGET]
                 finally:
                     handle.remove()
                 (grad,) = torch.autograd.grad(out.sum(), points)
@@ -240,7 +250,7 @@ def captum_runner(folder, n_steps, mode):
     lig = LayerIntegratedGradients(probability(model), model.bert.embeddings)
 
     def attribute(texts, ibs):
-        batch = tokenizer(list(texts), padding=True, return_tensors="pt")
+        batch = tokenizer(list(texts), padding=True, return_tensors="pt").to(DEVICE)
         ids, mask = batch["input_ids"], batch["attention_mask"]
         return lig.attribute(ids, baselines=baseline_of(ids, tokenizer), target=TARGET, additional_forward_args=(mask,),
                              n_steps=n_steps, internal_batch_size=ibs).sum(-1)
@@ -264,6 +274,8 @@ def ti_runner(folder, n_steps):
 
 
 def run_worker(args):
+    global DEVICE
+    DEVICE = args.device
     texts = json.loads(args.texts)
     if args.worker.startswith("attribkit"):
         limit_threads(args.threads)
@@ -278,22 +290,33 @@ def run_worker(args):
             runner = ti_runner(args.folder, args.n_steps)
         else:
             runner = captum_runner(args.folder, args.n_steps, args.worker)
+    import torch
+
+    gpu = DEVICE.startswith("cuda")
     runner(texts[:1])  # warm-up
-    loaded = rss_mb("VmRSS")
+    if gpu:
+        torch.cuda.synchronize()
+        loaded = torch.cuda.memory_allocated() / 2**20
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        loaded = rss_mb("VmRSS")
     reset = rss_reset()
     start = time.perf_counter()
     runner(texts)
+    if gpu:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
-    print("RESULT " + json.dumps({"seconds": seconds, "peak_mb": rss_mb("VmHWM") if reset else None,
-                                  "loaded_mb": loaded}))
+    peak = torch.cuda.max_memory_allocated() / 2**20 if gpu else rss_mb("VmHWM") if reset else None
+    print("RESULT " + json.dumps({"seconds": seconds, "peak_mb": peak, "loaded_mb": loaded}))
 
 
 # -- the parent: rounds and the table -------------------------------------------------------------------------
 
 
-def spawn(label, worker, python, folder, texts, n_steps, threads):
+def spawn(label, worker, python, folder, texts, n_steps, threads, device):
     command = [python, os.path.abspath(__file__), "--worker", worker, "--folder", folder,
-               "--texts", json.dumps(texts), "--n-steps", str(n_steps), "--threads", str(threads)]
+               "--texts", json.dumps(texts), "--n-steps", str(n_steps), "--threads", str(threads),
+               "--device", device]
     environment = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
                        TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1", USE_TF="0",
                        TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
@@ -325,7 +348,7 @@ def contenders(args):
     return runs
 
 
-def report(shape, threads, n_texts, n_steps, results, loads):
+def report(shape, threads, n_texts, n_steps, results, loads, memory="peak RSS MB"):
     """Print one (shape, threads) cell's table from ``results[label] = [round results]``."""
     medians = {label: statistics.median(r["seconds"] for r in rounds) for label, rounds in results.items() if rounds}
     floor = results.get("floor", [])
@@ -338,7 +361,7 @@ def report(shape, threads, n_texts, n_steps, results, loads):
     best_peer = min(peers, key=medians.get) if peers else None
     print(f"\n### {shape}: {n_texts} text(s), {n_steps} steps, {threads} thread(s); "
           f"{len(floor) or len(next(iter(results.values())))} round(s), load average {min(loads):.1f}-{max(loads):.1f}")
-    print(f"\n| contender | median s | x floor (per-round median) | x best peer ({best_peer}) | peak RSS MB "
+    print(f"\n| contender | median s | x floor (per-round median) | x best peer ({best_peer}) | {memory} "
           "(loaded) |\n|---|---|---|---|---|")
     for label in sorted(medians, key=medians.get):
         to_floor = ratio_to_floor(label)
@@ -362,6 +385,7 @@ def main():
                         "(default: benchmarks/.venv-peers/bin/python when present)")
     parser.add_argument("--python", action="append", default=[], metavar="NAME=PYTHON",
                         help="also run the attribkit contenders with this interpreter, labelled @NAME")
+    parser.add_argument("--device", default="cpu", help="torch device of the torch contenders (cpu, cuda)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--texts", help=argparse.SUPPRESS)
@@ -376,6 +400,9 @@ def main():
     if unknown:
         parser.error(f"unknown contenders {sorted(unknown)}; choose from {CONTENDERS}")
     args.python = [tuple(item.split("=", 1)) for item in args.python]
+    if args.device != "cpu" and "attribkit-tf" in args.contenders:
+        args.contenders.remove("attribkit-tf")
+        print("attribkit-tf: runs on the CPU only here, left out with --device", file=sys.stderr)
     if args.ti_python is None:
         default = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".venv-peers", "bin", "python")
         args.ti_python = default if os.path.exists(default) else None
@@ -384,7 +411,7 @@ def main():
     shapes = QUICK_SHAPES if args.quick else SHAPES
     rounds = 1 if args.quick else args.rounds
     print(f"Integrated Gradients on all-MiniLM-L6-v2 + seeded 2-class head; {'quick, ' if args.quick else ''}"
-          f"{rounds} round(s); uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+          f"device {args.device}; {rounds} round(s); uptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
     with tempfile.TemporaryDirectory() as folder:
         save_model(folder)
         for shape in args.shapes.split(","):
@@ -395,12 +422,13 @@ def main():
                 for round_ in range(rounds):
                     for label, worker, python in contenders(args):
                         loads.append(load_average())
-                        result = spawn(label, worker, python, folder, texts, n_steps, threads)
+                        result = spawn(label, worker, python, folder, texts, n_steps, threads, args.device)
                         results.setdefault(label, []).append(result)
                         if result:
                             print(f"  {shape} {threads}t round {round_ + 1} {label}: {result['seconds']:.2f}s "
                                   f"(load {loads[-1]:.1f})", file=sys.stderr, flush=True)
-                report(shape, threads, len(texts), n_steps, {k: v for k, v in results.items() if any(v)}, loads)
+                report(shape, threads, len(texts), n_steps, {k: v for k, v in results.items() if any(v)}, loads,
+                       "peak RSS MB" if args.device == "cpu" else "peak GPU MB")
     print(f"\nuptime: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
 
 

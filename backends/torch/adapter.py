@@ -163,6 +163,10 @@ def output_replaced(layer: nn.Module, values: Tensor) -> Iterator[None]:
         handle.remove()
 
 
+class _LayerOutputSeen(Exception):
+    """Stops a forward pass once the attributed layer has run."""
+
+
 class TorchAdapter(ModelAdapter):
     """A ``torch.nn.Module`` classifier and its tokenizer (see ``docs/backend-torch.md``).
 
@@ -233,17 +237,20 @@ class TorchAdapter(ModelAdapter):
                 return self.forward(ids, mask).double().cpu().numpy()
 
     def layer_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The layer's output, from a forward pass stopped once the layer has run."""
         captured = []
-        handle = self.layer.register_forward_hook(lambda module, args, output: captured.append(output))
+
+        def stop(module: Any, args: Any, output: Any) -> None:
+            captured.append(output)
+            raise _LayerOutputSeen
+
+        handle = self.layer.register_forward_hook(stop)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), contextlib.suppress(_LayerOutputSeen):
                 self.forward(self.tensor(input_ids), self.tensor(attention_mask))
         finally:
             handle.remove()
-        if len(captured) != 1:
-            raise ModelError(f"layer {self.layer_name!r} ran {len(captured)} times in one forward pass; "
-                             "attribute to a layer that runs exactly once")
-        output = captured[0]
+        output = captured[0] if captured else None
         if not isinstance(output, Tensor) or output.dim() != 3 or tuple(output.shape[:2]) != input_ids.shape:
             shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
             raise ModelError(f"layer {self.layer_name!r} returns {shape}; attribkit needs a layer whose output is "

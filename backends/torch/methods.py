@@ -110,24 +110,21 @@ def seeded(method: Callable[[Task], MethodResult]) -> Callable[[Task], MethodRes
 def integrated_gradients(task: Task) -> MethodResult:
     """Integrated Gradients from the baseline to the input, at the layer's output.
 
-    Token baselines: Captum's ``LayerIntegratedGradients`` on the token ids, as
-    the Captum BERT tutorial calls it. Vector baselines: ``IntegratedGradients``
-    on the layer's output, the same computation with the baseline given there.
+    Captum's ``IntegratedGradients`` on the layer's output: the computation
+    of ``LayerIntegratedGradients`` on the token ids (as the Captum BERT
+    tutorial calls it), with the layer's outputs at the input and the
+    baseline read from passes stopped at the layer rather than from two
+    passes through the whole model.
     """
-    from captum.attr import IntegratedGradients, LayerIntegratedGradients
+    from captum.attr import IntegratedGradients
 
     if task.alphas is not None:  # n_steps="auto": the pipeline's points
         return path_sum(task)
     t = Tensors(task)
     integration = task.options["integration"]
-    kwargs = dict(target=t.targets, n_steps=task.n_steps, method=integration,
-                  internal_batch_size=task.rows_per_pass)
-    if t.baseline_ids is not None:
-        attributions = LayerIntegratedGradients(t.forward, t.layer).attribute(
-            t.ids, baselines=t.baseline_ids, additional_forward_args=(t.mask,), **kwargs)
-    else:
-        attributions = IntegratedGradients(t.layer_forward).attribute(
-            t.values(), baselines=t.baseline_values(), additional_forward_args=t.layer_args, **kwargs)
+    attributions = IntegratedGradients(t.layer_forward).attribute(
+        t.values(), baselines=t.baseline_values(), additional_forward_args=t.layer_args, target=t.targets,
+        n_steps=task.n_steps, method=integration, internal_batch_size=task.rows_per_pass)
     return MethodResult(numpy(attributions), completeness=True,
                         params={"n_steps": task.n_steps, "integration": integration})
 
@@ -301,7 +298,7 @@ PATH_METHODS = ("integrated_gradients",)
 #: ``(name, function, description, sampling, options)`` of every built-in method.
 BUILTIN_METHODS = (
     ("integrated_gradients", integrated_gradients,
-     "Integrated Gradients on the embeddings (Captum LayerIntegratedGradients)", False,
+     "Integrated Gradients on the embeddings (Captum IntegratedGradients at the layer)", False,
      (Option("integration", "gausslegendre", "the integration rule", "choice", choices=INTEGRATIONS),)),
     ("saliency", saliency, "absolute gradient at the embeddings (Captum Saliency)", False,
      (Option("abs", True, "take the absolute value of the gradient", "bool"),)),
