@@ -172,7 +172,7 @@ def baseline_of(ids, tokenizer):
     """Pad ids everywhere but at [CLS] and [SEP] (attribkit's ``baseline="pad"``)."""
     import torch
 
-    special = torch.isin(ids, torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id]))
+    special = torch.isin(ids, torch.tensor([tokenizer.cls_token_id, tokenizer.sep_token_id], device=ids.device))
     return torch.where(special, ids, torch.full_like(ids, tokenizer.pad_token_id))
 
 
