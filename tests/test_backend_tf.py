@@ -655,3 +655,27 @@ def test_alibi_paths_beyond_the_memory_limit_are_refused_per_text(tf_bert, token
     assert isinstance(results[0], Explanation)
     assert isinstance(results[1], attribkit.MethodError)
     assert "alibi keeps every point of the path and its gradient in memory" in str(results[1])
+
+
+def test_the_accelerator_leaves_tensorflow_datasets_as_they_were(tf, tf_bert, tokenizer):
+    """While alibi works the accelerator makes its datasets without autotuning; afterwards, and in other
+    threads, TensorFlow's own ``from_tensor_slices`` is what everybody gets."""
+    import threading
+
+    own = vars(tf.data.Dataset)["from_tensor_slices"]
+    seen = {}
+
+    def other_thread():
+        seen["options"] = tf.data.Dataset.from_tensor_slices([1, 2]).options().autotune.enabled
+
+    from attribkit.backends.tf.accelerator import _UNTUNED_DATASETS
+
+    with _UNTUNED_DATASETS.active():
+        assert tf.data.Dataset.from_tensor_slices([1, 2]).options().autotune.enabled is False
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert seen["options"] is not False
+    attribkit.explain(tf_bert, tokenizer, TEXTS[:1], accelerate=True)
+    assert vars(tf.data.Dataset)["from_tensor_slices"] is own
+    assert tf.data.Dataset.from_tensor_slices([1, 2]).options().autotune.enabled is not False

@@ -110,6 +110,59 @@ class _ScalarOutputNotice(logging.Filter):
 _SCALAR_OUTPUT_NOTICE = _ScalarOutputNotice()
 
 
+class _UntunedDatasets:
+    """``tf.data.Dataset.from_tensor_slices`` with autotuning off, in the threads inside :meth:`active`.
+
+    alibi batches its path points through a ``tf.data`` dataset and makes an
+    iterator it drops at once; deleting an autotuned iterator sometimes
+    blocks for seconds with one inter-op thread (docs/backend-tf.md). Other
+    threads keep TensorFlow's own function.
+    """
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.users = 0
+        self.original: Any = None  # the class's own attribute (a staticmethod)
+
+    def from_tensor_slices(self, *args: Any, **kwargs: Any) -> Any:
+        dataset = self.original.__func__(*args, **kwargs)
+        if not getattr(self.local, "on", False):
+            return dataset
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return dataset.with_options(options)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        dataset_class = tf.data.Dataset
+        with self.lock:
+            if self.users == 0:
+                self.original = vars(dataset_class)["from_tensor_slices"]
+                dataset_class.from_tensor_slices = staticmethod(self.from_tensor_slices)
+            self.users += 1
+        self.local.on = True
+        try:
+            yield
+        finally:
+            self.local.on = False
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    dataset_class.from_tensor_slices = self.original
+
+
+_UNTUNED_DATASETS = _UntunedDatasets()
+
+
+@contextlib.contextmanager
+def _alibi_quiet() -> Iterator[None]:
+    """While alibi works for attribkit: no notice about a model with one output (:func:`_scalar_output_notice_off`)
+    and datasets without autotuning (:class:`_UntunedDatasets`)."""
+    with _scalar_output_notice_off(), _UNTUNED_DATASETS.active():
+        yield
+
+
 @contextlib.contextmanager
 def _scalar_output_notice_off() -> Iterator[None]:
     logger = logging.getLogger("alibi.explainers.integrated_gradients")
@@ -200,7 +253,7 @@ class Accelerator:
             return AlibiCall(model, lambda model: layer, inputs, baselines, kwargs, None, self.noting())
         kwargs["input_ids"] = tf.constant(task.input_ids, tf.int32)
         model = values(self, task.form, task.outputs.shape[1], None)
-        return AlibiCall(model, None, task.layer_values, task.baseline_values, kwargs, None, _scalar_output_notice_off())
+        return AlibiCall(model, None, task.layer_values, task.baseline_values, kwargs, None, _alibi_quiet())
 
     @contextlib.contextmanager
     def noting(self) -> Iterator[None]:
@@ -208,7 +261,7 @@ class Accelerator:
         ``explain``), the embeddings' call is a :class:`_NotingCall` of their own."""
         self.noting_call = _NotingCall(self.embeddings)
         try:
-            with call_replaced(self.embeddings, self.noting_call), _scalar_output_notice_off():
+            with call_replaced(self.embeddings, self.noting_call), _alibi_quiet():
                 yield
         finally:
             self.noting_call = None
