@@ -778,3 +778,18 @@ def test_a_half_precision_model_is_explained_in_float32_and_given_back_unchanged
     assert any(f"{dtype} weights were explained in float32" in w for w in explanation.warnings)
     after = half.state_dict()
     assert all(after[name].dtype == tensor.dtype and torch.equal(after[name], tensor) for name, tensor in before.items())
+
+
+def test_a_layer_that_runs_twice_in_one_pass_is_a_model_error(tokenizer, bert):
+    """One set of values cannot stand for two different outputs of the attributed layer."""
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = bert
+
+        def forward(self, input_ids, attention_mask):
+            self.inner.bert.embeddings(input_ids=input_ids)  # the attributed layer, run once more
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask).logits
+
+    with pytest.raises(ModelError, match="ran 2 times in one forward pass"):
+        attribkit.explain(Twice(), tokenizer, TEXT, layer="inner.bert.embeddings")

@@ -154,9 +154,19 @@ def explained_outputs(raw: Tensor, form: OutputForm) -> Tensor:
 
 
 @contextlib.contextmanager
-def output_replaced(layer: nn.Module, values: Tensor) -> Iterator[None]:
-    """While the block runs, ``layer`` returns ``values``."""
-    handle = layer.register_forward_hook(lambda module, args, output: values)
+def output_replaced(layer: nn.Module, values: Tensor, name: str = "") -> Iterator[None]:
+    """While the block (one forward pass) runs, ``layer`` returns ``values``; a layer that runs twice in
+    it is a :class:`ModelError` (one set of values cannot stand for two different outputs)."""
+    runs = []
+
+    def replace(module: nn.Module, args: Any, output: Any) -> Tensor:
+        runs.append(None)
+        if len(runs) > 1:
+            raise ModelError(f"layer {name or type(layer).__name__!r} ran {len(runs)} times in one forward pass; "
+                             "attribute to a layer that runs exactly once")
+        return values
+
+    handle = layer.register_forward_hook(replace)
     try:
         yield
     finally:
@@ -233,7 +243,7 @@ class TorchAdapter(ModelAdapter):
         with torch.no_grad():
             if layer_values is None:
                 return self.forward(ids, mask).double().cpu().numpy()
-            with output_replaced(self.layer, self.tensor(layer_values)):
+            with output_replaced(self.layer, self.tensor(layer_values), self.layer_name):
                 return self.forward(ids, mask).double().cpu().numpy()
 
     def layer_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -335,7 +345,8 @@ class LayerForward(nn.Module):
         self.explained = explained
 
     def forward(self, values: Tensor, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
-        with output_replaced(self.explained.adapter.layer, values):
+        adapter = self.explained.adapter
+        with output_replaced(adapter.layer, values, adapter.layer_name):
             return self.explained(input_ids, attention_mask)
 
 
