@@ -1,5 +1,5 @@
 """``n_steps="auto"``: each text refined until its completeness gap is within the tolerance, scores equal to
-a 1,000-step Captum reference to the tolerance, on both backends; the nested rule's points; validation;
+a 1,000-step Captum reference to the tolerance, on both backends; the adaptive rule's points; validation;
 and a small user-set memory budget holding as measured peak resident memory."""
 import json
 import os
@@ -21,14 +21,46 @@ TEXTS = ["the movie was very good", "a dull plot and awful acting", "superb", "t
 # -- the rule, without a model ------------------------------------------------------------------------------
 
 
-def test_levels_add_only_new_points_and_sum_to_the_trapezoid_rule():
-    seen = []
-    for level in range(steps.FIRST_LEVEL, steps.FIRST_LEVEL + 4):
-        alphas, _ = steps.points(level)
-        assert not set(np.round(alphas, 12)) & set(seen)  # no point is evaluated twice
-        seen += list(np.round(alphas, 12))
-        assert sorted(seen) == list(np.round(np.linspace(0, 1, 2 ** level + 1), 12))
-        assert len(seen) == steps.evaluations(level)
+def integrate(function, limit, difference, tokens=1):
+    """Run ``Refinement`` on a path whose attributions at ``alpha`` are ``function(alpha)`` (``(tokens,)``),
+    as the pipeline does; the points evaluated, in order."""
+    path = steps.Refinement(limit=limit)
+    evaluated = []
+    while not path.done:
+        for position in path.wanted():
+            evaluated.append(position)
+            path.add(position, np.broadcast_to(function(steps.alpha(position)), (tokens,)).astype(float))
+        path.update(difference)
+    return path, evaluated
+
+
+def test_no_point_is_evaluated_twice_and_the_first_pass_has_nine():
+    path, evaluated = integrate(lambda a: 1 / (1 + np.exp(-40 * (a - 0.55))), 1e-6, 0.45)
+    assert len(evaluated) == len(set(evaluated)) == path.steps
+    assert evaluated[:9] == [k * steps.GRID // 8 for k in range(9)]
+    assert all(0 <= p <= steps.GRID for p in evaluated)
+
+
+def test_points_go_where_the_path_changes():
+    """A steep step at alpha 0.7: the flat first half is never refined, and most added points are near it."""
+    path, evaluated = integrate(lambda a: 1 / (1 + np.exp(-200 * (a - 0.7))), 1e-4, 0.3)
+    added = np.array(evaluated[9:]) / steps.GRID
+    assert path.met and len(added) >= 8
+    assert added.min() > 0.5 and np.mean(np.abs(added - 0.7) < 0.1) >= 0.75
+
+
+def test_polynomials_up_to_degree_five_are_exact_on_the_first_pass():
+    """Boole's rule on each panel integrates quintics exactly, so the first pass's estimate is the integral
+    and its error estimate (of Simpson's rule, exact for cubics) vanishes for cubics."""
+    cubic = lambda a: 4 * a ** 3 - 3 * a ** 2 + 1  # integral 1
+    path, evaluated = integrate(cubic, 1e-9, 1.0)
+    assert len(evaluated) == 9 and path.estimate[0] == pytest.approx(1.0, abs=1e-12)
+    quintic = lambda a: 6 * a ** 5  # integral 1
+    path = steps.Refinement(limit=1e-9)
+    for position in path.wanted():
+        path.add(position, np.array([quintic(steps.alpha(position))]))
+    path.update(1.0)
+    assert path.estimate[0] == pytest.approx(1.0, abs=1e-12) and path.error > 0
 
 
 @pytest.mark.parametrize("function, integral", [
@@ -36,15 +68,27 @@ def test_levels_add_only_new_points_and_sum_to_the_trapezoid_rule():
     (lambda a: 1 / (1 + np.exp(-12 * (a - 0.6))), (np.log1p(np.exp(4.8)) - np.log1p(np.exp(-7.2))) / 12),
 ])
 def test_refinement_reaches_the_tolerance_on_known_integrals(function, integral):
-    """``Refinement`` on a scalar path (one token, one dimension) whose integral is known in closed form."""
-    table = steps.Refinement(limit=1e-3 * integral)
-    for level in range(steps.FIRST_LEVEL, steps.LAST_LEVEL + 1):
-        alphas, weights = steps.points(level)
-        if table.add(level, np.array([[np.sum(weights * function(alphas))]]), integral):
-            break
-    assert abs(table.estimate[0, 0] - integral) <= 1e-3 * integral
-    assert table.gap == pytest.approx(abs(table.estimate[0, 0] - integral))
-    assert table.steps < steps.evaluations(steps.LAST_LEVEL)
+    """One token whose integral is known in closed form."""
+    path, _ = integrate(function, 1e-3 * integral, integral)
+    assert path.met and abs(path.estimate[0] - integral) <= 1e-3 * integral
+    assert path.gap == pytest.approx(abs(path.estimate[0] - integral))
+    assert path.steps < steps.GRID + 1
+
+
+def test_every_token_is_refined_not_only_their_sum():
+    """Two tokens whose errors cancel in the sum: the gap alone would stop at once; each token's score is
+    still brought within the limit."""
+    bump = lambda a: 1 / (1 + np.exp(-30 * (a - 0.4)))
+    exact = (np.log1p(np.exp(18)) - np.log1p(np.exp(-12))) / 30
+    path, _ = integrate(lambda a: np.array([bump(a), 1 - bump(a)]), 1e-4, 1.0, tokens=2)
+    assert path.met
+    assert np.max(np.abs(path.estimate - [exact, 1 - exact])) <= 1e-4
+
+
+def test_a_path_that_cannot_meet_the_tolerance_stops_at_the_finest_panels():
+    rough = lambda a: np.sign(np.sin(400 * a))  # no rule resolves it
+    path, evaluated = integrate(rough, 1e-9, 0.0)
+    assert path.done and not path.met and path.steps == len(evaluated) <= steps.GRID + 1
 
 
 @pytest.mark.parametrize("bad", ["fast", 0, -3, 2.5, True, 10_001])
@@ -108,7 +152,7 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
         params = explanation.method.params
         difference = abs(explanation.output_difference)
         assert params["n_steps"] == "auto" and params["tolerance"] == 0.01
-        assert params["steps"] in [steps.evaluations(k) for k in range(steps.FIRST_LEVEL, steps.LAST_LEVEL + 1)]
+        assert params["steps"] >= 9 and params["steps"] % 4 == 1 and params["integration"] == "adaptive-simpson"
         assert explanation.completeness_gap <= 0.01 * difference
         assert params["gap"] == pytest.approx(explanation.completeness_gap, abs=1e-9)
         reference = captum_reference(model, tokenizer, explanation.text, output, explanation.target.index)

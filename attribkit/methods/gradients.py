@@ -39,18 +39,19 @@ def gradients(task: Task, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def path_sum(task: Task) -> MethodResult:
-    """``(x - b) * sum_j w_j grad F(b + alpha_j (x - b))`` at the layer for the task's ``alphas`` and
-    ``step_weights`` (``n_steps="auto"``): one weighted sum of path gradients, in passes of at most
-    ``max_rows`` points (``x`` the layer's output at the input, ``b`` at the baseline)."""
+    """``(x - b) * sum_j w_ij grad F(b + alpha_ij (x - b))`` at the layer for each row ``i`` and the task's
+    ``alphas`` and ``step_weights`` (``(B, m)``, ``n_steps="auto"``): one weighted sum of path gradients per
+    row, in passes of at most ``max_rows`` points (``x`` the layer's output at the input, ``b`` at the
+    baseline)."""
     x, b = _layer_values(task), _baseline_values(task)
-    pairs = [(j, row) for j in range(len(task.alphas)) for row in range(task.batch)]
+    pairs = [(j, row) for j in range(task.alphas.shape[1]) for row in range(task.batch)]
     total = np.zeros(x.shape)
     step = max(1, task.max_rows)
     for start in range(0, len(pairs), step):
         steps, rows = (np.array(column) for column in zip(*pairs[start:start + step]))
-        alphas = task.alphas[steps].reshape(-1, 1, 1).astype(x.dtype)
+        alphas = task.alphas[rows, steps].reshape(-1, 1, 1).astype(x.dtype)
         grads = gradients(task, b[rows] + alphas * (x[rows] - b[rows]), rows)
-        np.add.at(total, rows, task.step_weights[steps].reshape(-1, 1, 1) * grads)
+        np.add.at(total, rows, task.step_weights[rows, steps].reshape(-1, 1, 1) * grads)
     return MethodResult((x - b) * total, completeness=True)
 
 

@@ -130,6 +130,22 @@ class Item:
     probabilities: Optional[np.ndarray] = None
 
 
+def rows_of(task: Task, rows: List[int]) -> Task:
+    """The task of some of ``task``'s rows (same padded length)."""
+    pick = np.asarray(rows)
+
+    def some(value: Optional[np.ndarray]) -> Optional[np.ndarray]:
+        return None if value is None else value[pick]
+
+    return dataclasses.replace(
+        task, input_ids=task.input_ids[pick], attention_mask=task.attention_mask[pick],
+        positions=tuple(task.positions[r] for r in rows), special_mask=task.special_mask[pick],
+        baseline_ids=some(task.baseline_ids), layer_values=some(task.layer_values),
+        baseline_values=some(task.baseline_values), targets=task.targets[pick], outputs=task.outputs[pick],
+        baseline_outputs=task.baseline_outputs[pick], encodings=tuple(task.encodings[r] for r in rows),
+        bucket_lengths=task.bucket_lengths[pick])
+
+
 class Pipeline:
     """The state of one ``explain`` call on one adapter."""
 
@@ -331,35 +347,49 @@ class Pipeline:
         return self.checked(result, task)
 
     def refine(self, chunk: List[Piece], group: Group, task: Task, items: List[Item]) -> None:
-        """``n_steps="auto"``: the method evaluates the points of successively finer nested grids
-        (:mod:`attribkit.pipeline.steps`) for the texts whose completeness gap or last change of a score is
-        still above their tolerance; each text keeps the Romberg estimate of the grid where it stopped."""
+        """``n_steps="auto"``: adaptive Simpson quadrature per text (:mod:`attribkit.pipeline.steps`). Each
+        round gives the method, as rows of its calls, each text once per point its panels still lack (a
+        call holds at most a pass's rows), until each text's gap and error are within its tolerance."""
         differences = task.output_differences()
         tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
-        tables = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
-        open_rows = list(range(len(chunk)))
-        for level in range(steps.FIRST_LEVEL, steps.LAST_LEVEL + 1):
-            alphas, weights = steps.points(level)
-            sub = task if len(open_rows) == len(chunk) else self.task(
-                [chunk[r] for r in open_rows], group, [int(task.targets[r]) for r in open_rows])
-            result = self.call(dataclasses.replace(sub, alphas=alphas, step_weights=weights, n_steps=len(alphas)))
-            if result.attributions is None:
-                raise MethodError(f"method {self.request.method.name!r} is registered with path=True but returned "
-                                  "no attributions for the points it was given")
-            open_rows = [r for k, r in enumerate(open_rows) if not tables[r].add(
-                level, result.attributions[k, sub.positions[k]], float(differences[r]))]
-            if not open_rows:
+        paths = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
+        keep = bool(self.options.get("return_attributions"))
+        while True:
+            wanted = [(row, position) for row, path in enumerate(paths) if not path.done
+                      for position in path.wanted()]
+            if not wanted:
                 break
-        attributions = np.zeros(task.input_ids.shape + tables[0].estimate.shape[-1:])
-        for row, table in enumerate(tables):
-            attributions[row, task.positions[row]] = table.estimate
-        self.collect(chunk, task, MethodResult(attributions, completeness=True), items)
-        for piece, table in zip(chunk, tables):
-            piece.params = dict(piece.params, n_steps=steps.AUTO, steps=table.steps, tolerance=tolerance,
-                                gap=table.gap, integration="romberg")
-            if max(table.gap, table.change) > table.limit:
-                piece.warnings += (steps.CAP_WARNING.format(steps=table.steps, gap=table.gap, change=table.change,
-                                                            limit=table.limit),)
+            for start in range(0, len(wanted), max(1, task.max_rows)):  # a call holds at most a pass's rows
+                self.evaluate(task, paths, wanted[start:start + max(1, task.max_rows)], keep)
+            for row, path in enumerate(paths):
+                if not path.done:
+                    path.update(float(differences[row]))
+        estimates = np.zeros(task.input_ids.shape + paths[0].estimate.shape[1:])  # (B, L, d) or (B, L)
+        for row, path in enumerate(paths):
+            estimates[row, task.positions[row]] = path.estimate
+        result = MethodResult(**{"attributions" if keep else "scores": estimates}, completeness=True)
+        self.collect(chunk, task, result, items)
+        for piece, path in zip(chunk, paths):
+            piece.params = dict(piece.params, n_steps=steps.AUTO, steps=path.steps, tolerance=tolerance,
+                                gap=path.gap, integration="adaptive-simpson")
+            if not path.met:
+                piece.warnings += (steps.CAP_WARNING.format(steps=path.steps, gap=path.gap, error=path.error,
+                                                            limit=path.limit),)
+
+    def evaluate(self, task: Task, paths: List[steps.Refinement], wanted: List[Tuple[int, int]],
+                 keep: bool) -> None:
+        """One call of the method on ``(row, position)`` pairs: each pair a row of the call (its text at
+        that point of its path); each path gets its values."""
+        rows = [row for row, _ in wanted]
+        points = np.array([[steps.alpha(position)] for _, position in wanted])
+        result = self.call(dataclasses.replace(rows_of(task, rows), alphas=points, step_weights=np.ones_like(points),
+                                               n_steps=1))
+        if result.attributions is None:
+            raise MethodError(f"method {self.request.method.name!r} is registered with path=True but returned no "
+                              "attributions for the points it was given")
+        values = result.attributions if keep else result.attributions.sum(axis=-1)
+        for k, (row, position) in enumerate(wanted):
+            paths[row].add(position, values[k, task.positions[row]])
 
     # -- batches --------------------------------------------------------------------------------------
     def padded_length(self, piece: Piece) -> int:

@@ -1,35 +1,40 @@
-"""Integration steps: the default, and ``n_steps="auto"`` (adaptive, nested quadrature; numpy only).
+"""Integration steps: the default, and ``n_steps="auto"`` (adaptive Simpson quadrature; numpy only).
 
 With ``n_steps="auto"`` the pipeline refines each text's path integral until
-its completeness gap ``|sum(scores) - (F(x) - F(baseline))|`` is at most
+its completeness gap ``|sum(scores) - (F(x) - F(baseline))|`` and the
+estimated error of every token's score are at most
 ``tolerance x |F(x) - F(baseline)|``, reusing every gradient already computed:
 
-- **Doubling trapezoid grids.** The first pass evaluates the
-  :data:`FIRST_LEVEL` grid (``2**3 + 1 = 9`` points from the baseline to the
-  input); each refinement adds the midpoints of the last grid (8, 16, 32...
-  new points), so no gradient is ever computed twice.
-- **Romberg extrapolation.** The trapezoid sums of successive grids are
-  combined by Richardson extrapolation (Simpson's rule at the second level,
-  Boole's at the third...), which converges much faster on the smooth paths
-  of a network than the trapezoid itself, without new points.
-- **Per text.** A text stops at the first grid where both its gap and
-  Romberg's error estimate of its token scores (the largest change the
-  last extrapolation made to a token's score) are within its tolerance, so
-  the scores themselves, not only their sum, are as exact as asked; the
-  others go on. The first grid never stops a text (it has no estimate yet). No text goes past :data:`LAST_LEVEL`
-  (``2**10 + 1 = 1025`` gradient evaluations); one that stops there unmet
-  gets a warning.
+- **Panels.** The path from the baseline (``alpha = 0``) to the input
+  (``alpha = 1``) is cut into panels. A panel holds five equally spaced
+  points: Simpson's rule on its two halves (``S2``) and on the whole panel
+  (``S1``, three of the five points) give the standard error estimate of
+  ``S2``, ``(S2 - S1) / 15``, and Boole's rule ``S2 + (S2 - S1) / 15``
+  (Richardson's extrapolation of the two), the panel's integral.
+- **Local refinement.** The first pass evaluates two panels (9 points). A
+  text that is not done has its worst panels cut in two, those whose
+  largest token error is at least half the text's worst; each cut panel
+  adds 4 points, the quarter points of its halves. Points are fractions on
+  a grid of :data:`GRID` steps, so no gradient is ever computed twice, and
+  the points go where the path's gradient changes: on the models measured
+  (docs/speed.md), the middle of the path.
+- **Per text.** A text stops when its gap is within its tolerance and
+  :data:`SAFETY` times the sum of its panels' error estimates is within it
+  for every token, so the scores themselves, not only their sum, are as
+  exact as asked. No panel is cut below :data:`MIN_WIDTH` grid steps (at
+  most ``GRID + 1 = 1025`` gradient evaluations); a text that stops there
+  unmet gets a warning.
 
 The gap is exactly the quadrature error of the integral of ``dF/dalpha``
-along the path, so it measures the rule where it matters; the
-measurements (evaluations per text, against the smallest fixed count that
-reaches the same tolerance, and against a 1,000-step reference) are in
+along the path, so it checks the rule where it matters; the measurements
+(evaluations per text, against the smallest fixed count that reaches the
+same tolerance, and against a 1,000-step reference) are in
 ``docs/speed.md``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -41,17 +46,21 @@ DEFAULT_N_STEPS: Union[int, str] = 50
 DEFAULT_TOLERANCE = 0.01
 #: The smallest gap ever asked for: float32 gradients cannot do better.
 GAP_FLOOR = 1e-6
-#: The first grid has ``2**FIRST_LEVEL + 1`` points; the last ``2**LAST_LEVEL + 1``.
-FIRST_LEVEL = 3
-LAST_LEVEL = 10
+#: Points are ``k / GRID`` for integers ``k``; the narrowest panel spans ``MIN_WIDTH`` grid steps.
+GRID = 2 ** 10
+MIN_WIDTH = 4
+#: The first pass: this many panels of equal width (``4 x FIRST_PANELS + 1`` points).
+FIRST_PANELS = 2
+#: A text is done when this many times its estimated error is within the tolerance: the margin that
+#: brought every score within the tolerance of a 1,000-step reference in the measurements (docs/speed.md).
+SAFETY = 5.0
 #: Steps a method that cannot refine (one that does not declare ``path``) gets for ``n_steps="auto"``.
 FIXED_FALLBACK_STEPS = 50
-#: Steps the planner assumes for ``n_steps="auto"`` when it groups texts (a typical refinement).
-PLANNED_STEPS = 33
-CAP_WARNING = ("n_steps='auto' stopped at its cap of {steps} gradient evaluations with a completeness gap of "
-               "{gap:.3g} and an error estimate of {change:.3g} for a token's score, above the tolerance of "
-               "{limit:.3g}; "
-               "the scores are less exact than asked")
+#: Steps the planner assumes per call for ``n_steps="auto"``: each call evaluates one point of each text.
+PLANNED_STEPS = 1
+CAP_WARNING = ("n_steps='auto' stopped after {steps} gradient evaluations, at its finest panels, with a "
+               "completeness gap of {gap:.3g} and an error estimate of {error:.3g} for a token's score, above "
+               "the tolerance of {limit:.3g}; the scores are less exact than asked")
 
 
 def check_n_steps(n_steps: object, maximum: int) -> None:
@@ -67,62 +76,92 @@ def check_n_steps(n_steps: object, maximum: int) -> None:
                          "n_steps='auto'")
 
 
-def points(level: int) -> Tuple[np.ndarray, np.ndarray]:
-    """``(alphas, weights)`` of the points a level adds: the whole :data:`FIRST_LEVEL` grid with its
-    trapezoid weights, then the midpoints of the previous grid, each weighing ``2**-level``.
-
-    The trapezoid sum of level ``k`` is then ``T_k = T_{k-1} / 2 + sum(weights * g(alphas))``, with
-    ``T_{k-1} = 0`` at the first level.
-    """
-    h = 2.0 ** -level
-    if level == FIRST_LEVEL:
-        alphas = np.linspace(0.0, 1.0, 2 ** level + 1)
-        weights = np.full(len(alphas), h)
-        weights[[0, -1]] = h / 2
-        return alphas, weights
-    alphas = (2 * np.arange(2 ** (level - 1)) + 1) * h
-    return alphas, np.full(len(alphas), h)
+Panel = Tuple[int, int]
 
 
-def evaluations(level: int) -> int:
-    """Gradient evaluations of a text that stopped at ``level``."""
-    return 2 ** level + 1
+def alpha(position: int) -> float:
+    """The fraction of the way from the baseline to the input at grid ``position``."""
+    return position / GRID
 
 
 @dataclass(eq=False)
 class Refinement:
-    """One text's Romberg table, a row per level (its last row only is kept).
+    """One text's adaptive Simpson quadrature along the path.
 
-    ``row[j]`` is the ``j``-times extrapolated estimate ``(n, d)`` of the
-    attributions (``row[0]`` the trapezoid sum of the last grid).
+    The pipeline asks :meth:`wanted` for the grid positions whose values it lacks, gives each with
+    :meth:`add` (the path's attributions there, ``(n,)`` token scores or ``(n, d)``), and calls
+    :meth:`update`, which estimates the integral and cuts panels until :attr:`done`.
     """
 
     limit: float
-    row: List[np.ndarray] = field(default_factory=list)
-    level: int = FIRST_LEVEL - 1
+    panels: List[Panel] = field(default_factory=lambda: [
+        (k * GRID // FIRST_PANELS, (k + 1) * GRID // FIRST_PANELS) for k in range(FIRST_PANELS)])
+    values: Dict[int, np.ndarray] = field(default_factory=dict)
+    estimate: Optional[np.ndarray] = None
     gap: Optional[float] = None
-    change: float = np.inf
+    error: float = np.inf
+    done: bool = False
 
-    def add(self, level: int, added: np.ndarray, difference: float) -> bool:
-        """Take the level's weighted attributions ``added`` ``(n, d)``; whether the text is done (its gap
-        and the largest change the last extrapolation made to a token's score within :attr:`limit`)."""
-        trapezoid = added if not self.row else self.row[0] / 2 + added
-        row = [trapezoid]
-        for j, previous in enumerate(self.row, start=1):
-            row.append(row[-1] + (row[-1] - previous) / (4 ** j - 1))
-        if len(row) > 1:  # the last extrapolation's change: Romberg's error estimate of the one before
-            self.change = float(np.max(np.abs(row[-1].sum(axis=-1) - row[-2].sum(axis=-1))))
-        self.row, self.level = row, level
+    def wanted(self) -> List[int]:
+        """Grid positions the current panels need and :meth:`add` has not given."""
+        return sorted({p for panel in self.panels for p in _five(panel)} - set(self.values))
+
+    def add(self, position: int, value: np.ndarray) -> None:
+        self.values[position] = value
+
+    def update(self, difference: float) -> bool:
+        """Estimate the integral from the panels; cut the worst ones unless the text is done (or cannot be
+        refined further). ``difference`` is ``F(x) - F(baseline)``; returns :attr:`done`."""
+        rules = [self._simpson(panel) for panel in self.panels]
+        self.estimate = sum(fine for fine, _ in rules)
+        errors = [np.abs(_scores(error)) for _, error in rules]
+        self.error = SAFETY * float(np.max(sum(errors)))
         self.gap = abs(float(self.estimate.sum()) - difference)
-        return self.gap <= self.limit and self.change <= self.limit
+        worst = [float(e.max()) if width(panel) > MIN_WIDTH else -1.0 for e, panel in zip(errors, self.panels)]
+        self.done = (self.gap <= self.limit and self.error <= self.limit) or max(worst) < 0
+        if not self.done:
+            top = max(worst)
+            self.panels = [half for panel, w in zip(self.panels, worst)
+                           for half in (_halves(panel) if w >= top / 2 else (panel,))]
+        return self.done
 
     @property
-    def estimate(self) -> np.ndarray:
-        return self.row[-1]
+    def met(self) -> bool:
+        return self.gap is not None and self.gap <= self.limit and self.error <= self.limit
 
     @property
     def steps(self) -> int:
-        return evaluations(self.level)
+        """Gradient evaluations so far."""
+        return len(self.values)
+
+    def _simpson(self, panel: Panel) -> Tuple[np.ndarray, np.ndarray]:
+        """The panel's integral, Boole's rule ``S2 + (S2 - S1) / 15``, and the error estimate of ``S2``,
+        ``(S2 - S1) / 15``."""
+        f = [self.values[p] for p in _five(panel)]
+        h = width(panel) / GRID
+        coarse = h / 6 * (f[0] + 4 * f[2] + f[4])
+        fine = h / 12 * (f[0] + 4 * f[1] + 2 * f[2] + 4 * f[3] + f[4])
+        error = (fine - coarse) / 15
+        return fine + error, error
+
+
+def width(panel: Panel) -> int:
+    return panel[1] - panel[0]
+
+
+def _five(panel: Panel) -> Tuple[int, ...]:
+    low, quarter = panel[0], width(panel) // 4
+    return tuple(low + k * quarter for k in range(5))
+
+
+def _halves(panel: Panel) -> Tuple[Panel, Panel]:
+    middle = (panel[0] + panel[1]) // 2
+    return (panel[0], middle), (middle, panel[1])
+
+
+def _scores(value: np.ndarray) -> np.ndarray:
+    """Token scores of a path value: itself for ``(n,)``, the sum over the last axis for ``(n, d)``."""
+    return value if value.ndim == 1 else value.sum(axis=-1)
 
 
 def limit_for(difference: float, tolerance: float) -> float:

@@ -54,12 +54,13 @@ class Task:
             each bucket cut to its length).
         seed: the seed of a sampling method (``B`` is then 1), else ``None``.
         options: the method's own options, checked, with their defaults.
-        alphas: ``(m,)`` fractions of the way from the baseline to the input, or ``None``. When given
-            (``n_steps="auto"``, to a method registered with ``path=True``) the method evaluates the
-            gradient exactly there and returns ``(x - baseline) * sum_j step_weights[j] * grad F(baseline +
-            alphas[j] * (x - baseline))`` at the layer instead of its own integral
-            (:func:`attribkit.methods.gradients.path_sum` does it with the adapter's gradients).
-        step_weights: ``(m,)`` the weights of ``alphas``.
+        alphas: ``(B, m)`` per row, fractions of the way from the baseline to the input, or ``None``. When
+            given (``n_steps="auto"``, to a method registered with ``path=True``) the method evaluates the
+            gradient exactly there and returns, for each row ``i``, ``(x - baseline) * sum_j
+            step_weights[i, j] * grad F(baseline + alphas[i, j] * (x - baseline))`` at the layer instead of
+            its own integral (:func:`attribkit.methods.gradients.path_sum` does it with the adapter's
+            gradients). The pipeline repeats a text's row once per point it needs, so rows may repeat.
+        step_weights: ``(B, m)`` the weights of ``alphas``.
     """
 
     adapter: ModelAdapter
