@@ -56,8 +56,8 @@ FIRST_PANELS = 2
 SAFETY = 5.0
 #: Steps a method that cannot refine (one that does not declare ``path``) gets for ``n_steps="auto"``.
 FIXED_FALLBACK_STEPS = 50
-#: Steps the planner assumes per call for ``n_steps="auto"``: each call evaluates one point of each text.
-PLANNED_STEPS = 1
+#: Steps the planner assumes for ``n_steps="auto"`` when it groups texts (a typical refinement, docs/speed.md).
+PLANNED_STEPS = 25
 CAP_WARNING = ("n_steps='auto' stopped after {steps} gradient evaluations, at its finest panels, with a "
                "completeness gap of {gap:.3g} and an error estimate of {error:.3g} for a token's score, above "
                "the tolerance of {limit:.3g}; the scores are less exact than asked")
