@@ -79,7 +79,7 @@ def attribkit_register_methods(register: Callable[..., None]) -> None:
       a method registered for every backend.
     - ``path``: ``True`` for a path integral (Integrated Gradients) that
       evaluates the points it is given (``task.alphas`` and
-      ``task.step_weights``); the pipeline then refines it for
+      ``task.step_weights``, ``(B, m)``: per row); the pipeline then refines it for
       ``n_steps="auto"``. A method without it gets a fixed count for ``"auto"``.
 
     :param register: the host's registration callback.
