@@ -224,10 +224,31 @@ def check_seed(subject: Subject) -> None:
     _close(again.scores, first.scores, 0.0, "the same seed twice")
 
 
+def check_path_points(subject: Subject) -> None:
+    """A path method (registered with ``path=True``) evaluates the points it is given, row by row:
+    ``n_steps="auto"`` brings every text's gap within its tolerance, and its scores equal the method's own
+    integral with 200 steps to within 1 % of ``|F(x) - F(baseline)|``."""
+    if not get_host().method(subject.backend_name(), subject.method_name()).path:
+        return
+    tolerance = 1e-3
+    auto = subject.explain(list(subject.texts), n_steps="auto", tolerance=tolerance)
+    fixed = subject.explain(list(subject.texts), n_steps=200)
+    for refined, reference in zip(auto, fixed):
+        difference = abs(refined.output_difference)
+        assert refined.method.params.get("steps"), f"{refined.text!r}: n_steps='auto' recorded no steps"
+        assert refined.completeness_gap <= tolerance * difference + 1e-6, (
+            f"{refined.text!r}: n_steps='auto' left a gap of {refined.completeness_gap:.3g} for |F(x) - F(b)| = "
+            f"{difference:.3g}; does the method evaluate task.alphas[i, j] for row i?")
+        worst = float(np.max(np.abs(refined.scores - reference.scores)))
+        assert worst <= 1e-2 * difference + 1e-6, (
+            f"{refined.text!r}: n_steps='auto' scores differ from 200 fixed steps by {worst:.3g} (|F(x) - F(b)| = "
+            f"{difference:.3g})")
+
+
 #: Every check, in the order :func:`check_backend` runs them.
 CHECKS: Tuple[Callable[[Subject], None], ...] = (
     check_errors_in_place, check_targets, check_explained_output, check_completeness, check_order,
-    check_json_round_trip, check_renderers, check_unknown_option, check_seed,
+    check_json_round_trip, check_renderers, check_unknown_option, check_seed, check_path_points,
 )
 
 

@@ -134,6 +134,40 @@ def test_torch_backend(torch_bert, word_tokenizer, check, method):
     check(Subject(torch_bert, word_tokenizer, method=method, options={"n_steps": 20}))
 
 
+@pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
+def test_a_path_method_that_takes_one_set_of_points_for_every_row_fails_the_kit(torch_bert, word_tokenizer):
+    """The kit can fail: a path method that reads ``task.alphas`` as one set of points for all rows (the
+    first row's) is caught by ``check_path_points``, while it passes every other check."""
+    import dataclasses
+
+    from attribkit.methods.gradients import path_sum
+
+    def first_rows_points(task):
+        if task.alphas is None:  # fixed steps: Gauss-Legendre points for every row
+            nodes, weights = np.polynomial.legendre.leggauss(task.n_steps)
+            alphas, step_weights = (nodes + 1) / 2, weights / 2
+        else:
+            alphas, step_weights = task.alphas[0], task.step_weights[0]
+        return path_sum(dataclasses.replace(task, alphas=np.tile(alphas, (task.batch, 1)),
+                                            step_weights=np.tile(step_weights, (task.batch, 1))))
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register("first_rows_points", "torch", first_rows_points, path=True)
+
+    previous, host = attribkit.get_host(), PluginHost()
+    host.load_entry_points()
+    host.register(Plugin(), "first-rows-points")
+    reset_host(host)
+    try:
+        outcome = run_checks(Subject(torch_bert, word_tokenizer, method="first_rows_points", options={"n_steps": 20}))
+    finally:
+        reset_host(previous)
+    assert outcome["check_path_points"] is not None, outcome
+    assert all(why is None for name, why in outcome.items() if name != "check_path_points"), outcome
+
+
 # -- tf ------------------------------------------------------------------------------------------------------------
 
 
