@@ -28,7 +28,7 @@ estimated error of every token's score are at most
 The gap is exactly the quadrature error of the integral of ``dF/dalpha``
 along the path, so it checks the rule where it matters; the measurements
 (evaluations per text, against the smallest fixed count that reaches the
-same tolerance, and against a 1,000-step reference) are in
+same tolerance, and against a converged reference) are in
 ``docs/speed.md``.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ GRID = 2 ** 10
 MIN_WIDTH = 4
 #: The first pass: this many panels of equal width (``4 x FIRST_PANELS + 1`` points).
 FIRST_PANELS = 2
-#: A text is done when this many times its estimated error is within the tolerance: the margin that
-#: brought every score within the tolerance of a 1,000-step reference in the measurements (docs/speed.md).
+#: A text is done when this many times its estimated error is within the tolerance: the smallest margin
+#: that kept every score of the measured sets within the tolerance of a converged reference (docs/speed.md).
 SAFETY = 5.0
 #: Steps a method that cannot refine (one that does not declare ``path``) gets for ``n_steps="auto"``.
 FIXED_FALLBACK_STEPS = 50
