@@ -107,13 +107,18 @@ def explained(explanation: Explanation) -> str:
 
 
 def completeness_gap(explanation: Explanation) -> Optional[str]:
-    """``"0.004 (0.57% of |F(x) - F(baseline)|)"``, or ``None`` when the gap is unknown."""
+    """``"0.004 (0.57% of |F(x) - F(baseline)|)"``, with ``", 21 steps (auto)"`` inside the brackets for
+    ``n_steps="auto"``; ``None`` when the gap is unknown."""
     gap = explanation.completeness_gap
     if gap is None:
         return None
-    relative = explanation.relative_completeness_gap
-    suffix = f" ({relative:.2%} of |F(x) \u2212 F(baseline)|)" if relative is not None else ""
-    return f"{gap:.3g}{suffix}"
+    notes = []
+    if explanation.relative_completeness_gap is not None:
+        notes.append(f"{explanation.relative_completeness_gap:.2%} of |F(x) \u2212 F(baseline)|")
+    params = explanation.method.params
+    if params.get("n_steps") == "auto" and params.get("steps"):
+        notes.append(f"{params['steps']} steps (auto)")
+    return f"{gap:.3g}" + (f" ({', '.join(notes)})" if notes else "")
 
 
 def anchor_rule(explanation: Explanation) -> Optional[str]:

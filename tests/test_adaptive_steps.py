@@ -160,6 +160,17 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
     assert len({e.method.params["steps"] for e in explanations}) > 1 or output == "logit"
 
 
+def test_reports_say_how_many_steps_auto_took(torch_model):
+    import attribkit
+
+    model, tokenizer = torch_model
+    explanation = attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto")
+    said = f"{explanation.method.params['steps']} steps (auto)"
+    assert said in attribkit.render(explanation, "terminal") and said in attribkit.render(explanation, "html")
+    fixed = attribkit.explain(model, tokenizer, TEXTS[0], n_steps=20)
+    assert "(auto)" not in attribkit.render(fixed, "terminal")
+
+
 def test_a_tighter_tolerance_takes_more_steps_and_holds(torch_model):
     import attribkit
 
