@@ -40,6 +40,9 @@ LIGHT_TEXT: RGB = (0xFF, 0xFF, 0xFF)
 
 #: The default: one scale for all the explanations of a report that explain the same output kind.
 SHARED = "shared"
+#: A shared scale at or below this is no scale (scores are shown as they are): words scored this close to
+#: zero are zero to any model, and dividing a special token's score by it could overflow.
+SMALLEST_SCALE = 1e-300
 #: What a renderer's ``normalization`` accepts: the shared scale, or one of the per-explanation
 #: normalisations of :func:`attribkit.normalize`.
 NORMALIZATIONS = (SHARED,) + ops.NORMALIZATIONS
@@ -89,7 +92,7 @@ class Scale:
             return normalize(scores, self.how)
         largest = self.largest.get(output, 0.0)
         array = np.asarray(scores, dtype=np.float64)
-        return array / largest if largest > 0 else array.copy()
+        return array / largest if largest > SMALLEST_SCALE else array.copy()
 
     def values(self, scores: Sequence[float], output: str) -> np.ndarray:
         """Colour intensities of ``scores`` (shape ``(n,)``): :meth:`normalized`, clipped to ``[-1, 1]``."""

@@ -160,6 +160,16 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
     assert len({e.method.params["steps"] for e in explanations}) > 1 or output == "logit"
 
 
+def test_a_fixed_rule_with_auto_steps_is_refused(torch_model):
+    import attribkit
+
+    model, tokenizer = torch_model
+    with pytest.raises(InputError, match="integration='riemann_left' chooses the rule of a fixed n_steps"):
+        attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto", integration="riemann_left")
+    fixed = attribkit.explain(model, tokenizer, TEXTS[0], n_steps=8, integration="riemann_left")
+    assert fixed.method.params["integration"] == "riemann_left"
+
+
 def test_reports_say_how_many_steps_auto_took(torch_model):
     import attribkit
 

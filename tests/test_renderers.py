@@ -60,6 +60,18 @@ def test_html_table_has_captum_columns_and_values():
         assert expected in details
 
 
+def test_words_scored_next_to_zero_do_not_overflow_the_shared_scale():
+    """Words scored at a subnormal size, special tokens at 1: no overflow, a finite Attribution Score."""
+    import warnings
+
+    explanation = build_explanation(text="a b", scores=[1.0, 5e-324, -1e-310, -1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        page = parse_page(attribkit.render(explanation, "html"))
+        attribkit.render(explanation, "terminal")
+    assert np.isfinite(float([td.text.strip() for td in page.find("td")][3]))
+
+
 @pytest.mark.parametrize("normalization", ["l2", "none"])
 def test_attribution_score_follows_the_normalisation_shown(normalization):
     explanation = build_explanation(scores=[0.0, 3.0, -1.0, 2.0, 0.5, 0.0])
