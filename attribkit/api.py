@@ -9,7 +9,7 @@ from typing import Any, Iterable, Iterator, List, Mapping, Optional, Sequence, U
 from attribkit._files import atomic_output, encode_text, write_text
 from attribkit.errors import AttribkitError, BatchError, InputError, PluginError
 from attribkit.pipeline import PIPELINE_OPTIONS, ExplainRequest, check_text, parse_options, run
-from attribkit.pipeline.steps import AUTO, DEFAULT_N_STEPS, check_n_steps
+from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps, check_rule
 from attribkit.plugins import get_host
 from attribkit.results import OUTPUT_KINDS, Explanation, show_html_with
 
@@ -121,10 +121,11 @@ def explain(
         ])
     except InputError as exc:
         raise InputError(f"{exc}{_rendering_hint(host, options)}") from None
-    if n_steps == AUTO and spec.path and "integration" in options:
-        raise InputError(f"integration={options['integration']!r} chooses the rule of a fixed n_steps; "
-                         "n_steps='auto' integrates by adaptive Simpson quadrature (docs/speed.md). Pass a number "
-                         "of steps with integration=, or leave integration out")
+    if spec.path:
+        try:
+            check_rule(n_steps, options)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
 
     results: List[Any] = [None] * len(texts)
     failures = {}

@@ -21,7 +21,7 @@ from attribkit._quiet import quiet_frameworks
 from attribkit._text import printable
 from attribkit.corpus import JSONL_SUFFIXES
 from attribkit.errors import AttribkitError, InputError
-from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps
+from attribkit.pipeline.steps import DEFAULT_N_STEPS, check_n_steps, check_rule
 
 #: Failures listed on stderr at the end of a run; the output's error records hold them all.
 SHOWN_FAILURES = 20
@@ -263,6 +263,8 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
 
     try:
         check_n_steps(steps, MAX_STEPS)
+        if spec.path:
+            check_rule(steps, extra_options)
     except ValueError as exc:
         raise InputError(f"--n-steps: {exc}") from None
     from attribkit.pipeline import PIPELINE_OPTIONS, parse_options

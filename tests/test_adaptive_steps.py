@@ -160,9 +160,11 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
     assert len({e.method.params["steps"] for e in explanations}) > 1 or output == "logit"
 
 
-def test_a_fixed_rule_with_auto_steps_is_refused(torch_model):
+def test_a_fixed_rule_with_auto_steps_is_refused(torch_model, cli):
     import attribkit
 
+    result = cli("explain", "--n-steps", "auto", "-O", "integration=riemann_left", "a text", "another")
+    assert result.exit_code != 0 and result.stderr.count("chooses the rule of a fixed n_steps") == 1
     model, tokenizer = torch_model
     with pytest.raises(InputError, match="integration='riemann_left' chooses the rule of a fixed n_steps"):
         attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto", integration="riemann_left")

@@ -34,7 +34,7 @@ same tolerance, and against a converged reference) are in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -74,6 +74,15 @@ def check_n_steps(n_steps: object, maximum: int) -> None:
         raise ValueError(f"n_steps={n_steps} is more than {maximum}: the integration error is far below float32 "
                          "precision long before, and the path's memory grows with the steps; use fewer steps or "
                          "n_steps='auto'")
+
+
+def check_rule(n_steps: object, options: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` with what to pass when a path method is given ``n_steps="auto"`` together with
+    ``integration=``, the rule of a fixed count."""
+    if n_steps == AUTO and "integration" in options:
+        raise ValueError(f"integration={options['integration']!r} chooses the rule of a fixed n_steps; "
+                         "n_steps='auto' integrates by adaptive Simpson quadrature (docs/speed.md). Pass a number "
+                         "of steps with integration=, or leave integration out")
 
 
 Panel = Tuple[int, int]
