@@ -66,7 +66,8 @@ def explain(
             outputs and no target is given; see ``docs/seeds.md``).
         n_steps: integration steps for path methods (at most :data:`MAX_STEPS`), or ``"auto"``: each
             text's integral is refined where its path changes (adaptive Simpson quadrature) until its
-            completeness gap and the error estimate of its scores are within ``tolerance`` (an option, default 0.01) of ``|F(x) - F(baseline)|``; the
+            completeness gap and the error estimate of its scores are within ``tolerance`` (an option,
+            default 0.01) of ``|F(x) - F(baseline)|``; the
             steps used and the gap reached are in ``Method.params`` (``docs/speed.md``).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]

@@ -157,7 +157,8 @@ def main():
                 cells.append(f"{used.mean():.1f} ({off})")
             perfect = np.mean([r[3] for r in rows])
             print(f"| {name} | {output} | {len(rows)} | {gap_n.mean():.1f} ({gap_n.max():g}) | "
-                  f"{score_n.mean():.1f} ({score_n.max():g}) | " + " | ".join(cells) + f" | {perfect:.1f} |", flush=True)
+                  f"{score_n.mean():.1f} ({score_n.max():g}) | " + " | ".join(cells) + f" | {perfect:.1f} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

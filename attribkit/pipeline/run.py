@@ -354,13 +354,14 @@ class Pipeline:
         tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
         paths = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
         keep = bool(self.options.get("return_attributions"))
+        per_call = max(1, task.max_rows)  # a call holds at most a pass's rows
         while True:
             wanted = [(row, position) for row, path in enumerate(paths) if not path.done
                       for position in path.wanted()]
             if not wanted:
                 break
-            for start in range(0, len(wanted), max(1, task.max_rows)):  # a call holds at most a pass's rows
-                self.evaluate(task, paths, wanted[start:start + max(1, task.max_rows)], keep)
+            for start in range(0, len(wanted), per_call):
+                self.evaluate(task, paths, wanted[start:start + per_call], keep)
             for row, path in enumerate(paths):
                 if not path.done:
                     path.update(float(differences[row]))
@@ -382,8 +383,8 @@ class Pipeline:
         that point of its path); each path gets its values."""
         rows = [row for row, _ in wanted]
         points = np.array([[steps.alpha(position)] for _, position in wanted])
-        result = self.call(dataclasses.replace(rows_of(task, rows), alphas=points, step_weights=np.ones_like(points),
-                                               n_steps=1))
+        result = self.call(dataclasses.replace(rows_of(task, rows), alphas=points,
+                                               step_weights=np.ones_like(points), n_steps=1))
         if result.attributions is None:
             raise MethodError(f"method {self.request.method.name!r} is registered with path=True but returned no "
                               "attributions for the points it was given")

@@ -126,7 +126,7 @@ class Refinement:
         errors = [np.abs(_scores(error)) for _, error in rules]
         self.error = SAFETY * float(np.max(sum(errors)))
         self.gap = abs(float(self.estimate.sum()) - difference)
-        worst = [float(e.max()) if width(panel) > MIN_WIDTH else -1.0 for e, panel in zip(errors, self.panels)]
+        worst = [float(e.max()) if _width(panel) > MIN_WIDTH else -1.0 for e, panel in zip(errors, self.panels)]
         self.done = (self.gap <= self.limit and self.error <= self.limit) or max(worst) < 0
         if not self.done:
             top = max(worst)
@@ -147,19 +147,19 @@ class Refinement:
         """The panel's integral, Boole's rule ``S2 + (S2 - S1) / 15``, and the error estimate of ``S2``,
         ``(S2 - S1) / 15``."""
         f = [self.values[p] for p in _five(panel)]
-        h = width(panel) / GRID
+        h = _width(panel) / GRID
         coarse = h / 6 * (f[0] + 4 * f[2] + f[4])
         fine = h / 12 * (f[0] + 4 * f[1] + 2 * f[2] + 4 * f[3] + f[4])
         error = (fine - coarse) / 15
         return fine + error, error
 
 
-def width(panel: Panel) -> int:
+def _width(panel: Panel) -> int:
     return panel[1] - panel[0]
 
 
 def _five(panel: Panel) -> Tuple[int, ...]:
-    low, quarter = panel[0], width(panel) // 4
+    low, quarter = panel[0], _width(panel) // 4
     return tuple(low + k * quarter for k in range(5))
 
 
