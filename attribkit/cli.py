@@ -228,11 +228,14 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     \b
     Examples:
       attribkit explain "The movie is superb"
+      echo "The movie is superb" | attribkit explain -
       attribkit explain -m ./my-model --target positive "Not bad at all"
       attribkit explain --input reviews.jsonl --out results.jsonl
       attribkit explain --input reviews.jsonl --out results.jsonl --resume
       attribkit explain --input reviews.csv --text-column review --out results.jsonl --engine ray --workers 4
     """
+    if texts == ("-",) and not input_path:  # `attribkit explain -`: stdin, as with --input -
+        texts, input_path = (), "-"
     if texts and input_path:
         raise InputError("give texts as arguments or --input FILE, not both")
     if input_path:

@@ -1,6 +1,7 @@
 """Shared test helpers. Nothing here imports torch or tensorflow."""
 from __future__ import annotations
 
+import os
 import re
 from typing import Optional, Sequence
 
@@ -64,7 +65,9 @@ def make_explanation():
 
 @pytest.fixture
 def cli():
-    """Run the ``attribkit`` command line in-process: ``cli("plugins", "--json")``."""
+    """Run the ``attribkit`` command line in-process: ``cli("plugins", "--json")``. The environment variables
+    a command sets for its own process (``USE_TF=0`` when it uses torch alone, say) are undone after the
+    test, as they end with a real command's process."""
     from click.testing import CliRunner
 
     from attribkit.cli import main
@@ -74,4 +77,7 @@ def cli():
     def invoke(*args, input=None, env=None):
         return runner.invoke(main, list(args), input=input, env=env, catch_exceptions=False)
 
-    return invoke
+    saved = dict(os.environ)
+    yield invoke
+    os.environ.clear()
+    os.environ.update(saved)

@@ -59,6 +59,14 @@ def test_stdin_input_and_json_output(cli):
     assert [d["text"] for d in json.loads(result.stdout)] == ["A superb film", "A dull film"]
 
 
+def test_a_lone_dash_reads_the_texts_from_stdin(cli):
+    result = cli("explain", "-", "--format", "json", "--n-steps", "4", input="A superb film\nA dull film\n")
+    assert result.exit_code == 0, result.stderr
+    assert [d["text"] for d in json.loads(result.stdout)] == ["A superb film", "A dull film"]
+    result = cli("explain", "-", "--input", "-", input="A superb film\n")
+    assert result.exit_code == 1 and "not both" in result.stderr
+
+
 def test_bad_target_and_method_are_one_line_errors(cli):
     result = cli("explain", "--target", "neutral", "A superb film")
     assert result.exit_code == 1 and "unknown target label 'neutral'" in result.stderr
