@@ -67,8 +67,8 @@ def explain(
         n_steps: integration steps for path methods (at most :data:`MAX_STEPS`), or ``"auto"``: each
             text's integral is refined where its path changes (adaptive Simpson quadrature) until its
             completeness gap and the error estimate of its scores are within ``tolerance`` (an option,
-            default 0.01) of ``|F(x) - F(baseline)|``; the
-            steps used and the gap reached are in ``Method.params`` (``docs/speed.md``).
+            default 0.01) of ``|F(x) - F(baseline)|``; the steps used and the gap reached are in
+            ``Method.params`` (``docs/speed.md``).
         baseline: ``"pad"`` (pad tokens, the special tokens the tokenizer added
             kept), ``"pad_all_special"`` (every special id kept, [UNK]
             included), ``"zero"`` (zero vectors at the layer), a token id, a
