@@ -172,6 +172,21 @@ def test_a_fixed_rule_with_auto_steps_is_refused(torch_model, cli):
     assert fixed.method.params["integration"] == "riemann_left"
 
 
+def test_a_text_in_sliding_windows_records_all_its_windows(torch_model):
+    import attribkit
+
+    model, tokenizer = torch_model
+    words = "the movie was very good and the plot was dull and the acting awful".split()
+    # max_length 10 leaves 8 words a window; stride 4: windows of words 0-8, 4-12 and 6-14 (the last at the end)
+    windowed = attribkit.explain(model, tokenizer, " ".join(words), n_steps="auto", target=1,
+                                 sliding_window=True, max_length=10, stride=4)
+    alone = attribkit.explain(model, tokenizer, [" ".join(words[s:s + 8]) for s in (0, 4, 6)],
+                              n_steps="auto", target=1)
+    assert any("3 overlapping windows" in warning for warning in windowed.warnings)
+    assert windowed.method.params["steps"] == sum(e.method.params["steps"] for e in alone)
+    assert windowed.method.params["gap"] == pytest.approx(max(e.completeness_gap for e in alone), rel=1e-5)
+
+
 def test_reports_say_how_many_steps_auto_took(torch_model):
     import attribkit
 

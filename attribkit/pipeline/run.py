@@ -519,6 +519,9 @@ class Pipeline:
                             if first.attributions is not None else None)
             raw = None
             params.update(sliding_window_tokens=self.limit, sliding_window_stride=item.plan.stride)
+            if first.params.get("n_steps") == steps.AUTO:  # the text's evaluations, its worst window's gap
+                params.update(steps=sum(piece.params["steps"] for piece in item.pieces),
+                              gap=max(piece.params["gap"] for piece in item.pieces))
             warnings.append(WINDOWS_WARNING.format(count=len(item.pieces), size=self.limit))
         for piece in item.pieces:
             warnings.extend(w for w in piece.warnings if w not in warnings)
