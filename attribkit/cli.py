@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import click
 
@@ -261,15 +261,7 @@ def explain(texts: Tuple[str, ...], model: Optional[str], framework: str, input_
     backend = choose_backend(framework)
     spec = host.method(backend, method)
     extra_options = parse_extra(extra)
-    steps: Any = DEFAULT_N_STEPS if n_steps is None else int(n_steps) if n_steps.isdigit() else n_steps
-    from attribkit.api import MAX_STEPS
-
-    try:
-        check_n_steps(steps, MAX_STEPS)
-        if spec.path:
-            check_rule(steps, extra_options)
-    except ValueError as exc:
-        raise InputError(f"--n-steps: {exc}") from None
+    steps = steps_option(n_steps, backend, {method: extra_options})
     from attribkit.pipeline import PIPELINE_OPTIONS, parse_options
 
     parse_options(extra_options, [("attribkit", PIPELINE_OPTIONS), (f"backend {backend!r}", host.backend(backend).options),
@@ -587,6 +579,24 @@ def demo(out: str, frameworks: Tuple[str, ...]) -> None:
 COMPARE_FORMATS = {".html": "html", ".htm": "html", ".json": "json"}
 
 
+def steps_option(value: Optional[str], backend: str, options: Mapping[str, Mapping[str, Any]]) -> Any:
+    """``--n-steps`` read (an integer, ``auto``, or the default) and checked against the ``-O`` options of
+    each method (``{method: options}``) on ``backend``, before any model loads; an :class:`InputError` says
+    what to pass."""
+    from attribkit.api import MAX_STEPS
+    from attribkit.plugins import get_host
+
+    steps: Any = DEFAULT_N_STEPS if value is None else int(value) if value.isdigit() else value
+    try:
+        check_n_steps(steps, MAX_STEPS)
+        for method, method_options in options.items():
+            if get_host().method(backend, method).path:
+                check_rule(steps, method_options)
+    except ValueError as exc:
+        raise InputError(f"--n-steps: {exc}") from None
+    return steps
+
+
 def options_per_method(extra: dict, backend: str, methods: Sequence[str]) -> dict:
     """``{method: its -O options}``: each method gets the options it, the pipeline or the backend declares; an
     option none of them declares is an error naming the valid ones."""
@@ -649,8 +659,8 @@ def print_comparison(evaluation: Any) -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N texts of the input.")
 @click.option("--metrics", help="Comma-separated metrics (default: every registered one; `attribkit metrics`).")
 @click.option("-o", "--out", help="Write the comparison as HTML (.html) or the evaluation as JSON (.json).")
-@click.option("--n-steps", type=click.IntRange(min=1),
-              help="Integration steps (default: 50; 300 for the bundled model).")
+@click.option("--n-steps", metavar="N|auto",
+              help=f"Integration steps of the path methods, or auto (default: {DEFAULT_N_STEPS}; docs/speed.md).")
 @click.option("-O", "--option", "extra", multiple=True, metavar="NAME=VALUE",
               help="An option of a method, the backend or the pipeline, given to the methods that read it "
                    "(repeatable): -O n_samples=300 -O seed=0.")
@@ -658,7 +668,7 @@ def print_comparison(evaluation: Any) -> None:
               help="An option of the metrics (repeatable): -M replacement=pad -M fractions=[0.1,0.2].")
 @user_errors
 def compare(model: Optional[str], framework: str, methods: str, input_path: str, limit: Optional[int],
-            metrics: Optional[str], out: Optional[str], n_steps: Optional[int], extra: Tuple[str, ...],
+            metrics: Optional[str], out: Optional[str], n_steps: Optional[str], extra: Tuple[str, ...],
             metric_extra: Tuple[str, ...]) -> None:
     """Explain every text with every method and measure which explanation to trust.
 
@@ -689,9 +699,9 @@ def compare(model: Optional[str], framework: str, methods: str, input_path: str,
     items = list(itertools.islice(read_corpus(input_path), limit))
     backend = choose_backend(framework)
     per_method = options_per_method(parse_extra(extra), backend, names)
+    steps = steps_option(n_steps, backend, per_method)
     chosen_metrics = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None
     loaded, tokenizer = load_model(model, backend)
-    steps = n_steps or DEFAULT_N_STEPS
     explanations, problems = [], []
     for name in names:
         options = dict(method=name, n_steps=steps, backend=backend, **per_method[name])

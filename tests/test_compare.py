@@ -65,6 +65,20 @@ def test_compare_prints_the_table_and_writes_the_page_and_the_json(cli, texts, t
 
 
 @needs_torch
+def test_compare_takes_auto_steps_and_refuses_bad_ones_before_loading(cli, texts, tmp_path):
+    path, _ = texts
+    page_path = tmp_path / "compare.html"
+    done = cli("compare", "-i", str(path), "--framework", "torch", "--methods", "integrated_gradients,occlusion",
+               "--n-steps", "auto", "--out", str(page_path))
+    assert done.exit_code == 0, done.stderr
+    assert page_path.read_text(encoding="utf-8").count("steps (auto)") == 3  # one per text explained by IG
+    for bad, said in ((["--n-steps", "0"], "n_steps must be 'auto' or a positive integer, got 0"),
+                      (["--n-steps", "auto", "-O", "integration=riemann_left"], "chooses the rule of a fixed n_steps")):
+        done = cli("compare", "-i", str(path), "--framework", "torch", "-m", str(tmp_path / "no-model"), *bad)
+        assert done.exit_code != 0 and said in done.stderr and "no-model" not in done.stderr
+
+
+@needs_torch
 def test_bad_metric_and_bad_rationale_are_named_and_the_rest_is_written(cli, texts, tmp_path):
     path, lines = texts
     lines[2]["rationale"] = [[5, 500]]
