@@ -1,6 +1,7 @@
-"""Shared test helpers. Nothing here imports torch or tensorflow."""
+"""Shared test helpers. Nothing here imports tensorflow, nor torch outside the ``cli`` fixture."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from typing import Optional, Sequence
@@ -67,10 +68,15 @@ def make_explanation():
 def cli():
     """Run the ``attribkit`` command line in-process: ``cli("plugins", "--json")``. The environment variables
     a command sets for its own process (``USE_TF=0`` when it uses torch alone, say) are undone after the
-    test, as they end with a real command's process."""
+    test, as they end with a real command's process. transformers reads ``USE_TF`` once, when it is first
+    imported, so it is imported here first (with torch, not TensorFlow, at this point): a torch command
+    run in-process must not leave the later TensorFlow tests without TensorFlow."""
     from click.testing import CliRunner
 
     from attribkit.cli import main
+
+    if all(importlib.util.find_spec(name) for name in ("transformers", "tensorflow")):
+        import transformers  # noqa: F401
 
     runner = CliRunner(mix_stderr=False)
 
