@@ -6,9 +6,11 @@ For each length and row count, a fresh process loads all-MiniLM-L6-v2 (the
 its peak resident memory and runs one pass of Integrated Gradients path
 points (``rows`` x ``length`` tokens, the embeddings' output replaced, the
 gradient of the target probability to it), as the torch backend's Captum
-call does. It prints the peak above the memory before the pass, per row,
-next to :meth:`attribkit.pipeline.ModelSize.activation_bytes` and the time
-per row (the planner's budget turns the estimate into rows per pass).
+call does. It prints the peak above the memory before the pass, per row and
+as float32 values per hidden unit, token and layer, next to
+:meth:`attribkit.pipeline.ModelSize.activation_bytes` for the model as loaded
+(its attention implementation included) and the time per row (the
+planner's budget turns the estimate into rows per pass).
 
 Usage::
 
@@ -59,7 +61,14 @@ def worker(length, rows, threads):
     start = time.perf_counter()
     one_pass(rows)
     seconds = time.perf_counter() - start
-    print("RESULT " + json.dumps({"per_row_mb": (rss_mb("VmHWM") - before) / rows, "ms_per_row": 1e3 * seconds / rows}))
+    from attribkit.pipeline import ModelSize
+
+    size = ModelSize.from_config(model.config)  # the planner's estimate for the model as loaded (its attention)
+    per_row = (rss_mb("VmHWM") - before) / rows
+    print("RESULT " + json.dumps({
+        "per_row_mb": per_row, "ms_per_row": 1e3 * seconds / rows,
+        "estimate_mb": size.activation_bytes(length) / 2**20,
+        "values_per_unit": per_row * 2**20 / (4 * length * size.layers * size.hidden)}))
 
 
 def main():
@@ -71,11 +80,9 @@ def main():
     args = parser.parse_args()
     if args.worker:
         return worker(*args.worker, args.threads)
-    from attribkit.pipeline import ModelSize
-
-    size = ModelSize(layers=6, hidden=384, intermediate=1536, heads=12)
-    print("| tokens | rows per pass | measured MB per row | estimate MB per row | estimate / measured | ms per row |")
-    print("|---|---|---|---|---|---|")
+    print("| tokens | rows per pass | measured MB per row | float32 values per hidden unit, token and layer | "
+          "estimate MB per row | estimate / measured | ms per row |")
+    print("|---|---|---|---|---|---|---|")
     for length in map(int, args.lengths.split(",")):
         for rows in map(int, args.rows.split(",")):
             done = subprocess.run([sys.executable, __file__, "--worker", str(length), str(rows),
@@ -86,9 +93,9 @@ def main():
                 print(done.stderr[-2000:], file=sys.stderr)
                 continue
             result = json.loads(lines[-1][7:])
-            estimate = size.activation_bytes(length) / 2**20
-            print(f"| {length} | {rows} | {result['per_row_mb']:.1f} | {estimate:.1f} | "
-                  f"{estimate / result['per_row_mb']:.2f} | {result['ms_per_row']:.0f} |", flush=True)
+            estimate = result["estimate_mb"]
+            print(f"| {length} | {rows} | {result['per_row_mb']:.1f} | {result['values_per_unit']:.1f} | "
+                  f"{estimate:.1f} | {estimate / result['per_row_mb']:.2f} | {result['ms_per_row']:.0f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,10 @@ MEMORY_SHARE = 0.25
 #: The most a pass may take by default on a CPU, per thread: passes of about 2,000 MiniLM tokens (300 MB)
 #: ran fastest per row; larger ones, whose activations outgrow the caches, ran slower (docs/speed.md).
 CPU_PASS_BYTES_PER_THREAD = 256 * 2**20
+#: float32 values a transformer layer keeps per hidden unit and token for the backward pass: the most measured
+#: on all-MiniLM-L6-v2 at 40 tokens or more, rounded up, so that the memory budget bounds a pass's measured peak
+#: (``benchmarks/bench_activation_memory.py``, docs/speed.md).
+VALUES_PER_HIDDEN_UNIT = 19.5
 #: Attention implementations that never keep the ``(heads, L, L)`` attention matrices for the backward pass.
 FUSED_ATTENTION = ("sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
@@ -106,11 +110,11 @@ class ModelSize:
         return 6.0 * self.layers * (4 * self.hidden ** 2 + 2 * self.hidden * self.intermediate + attention)
 
     def activation_bytes(self, length: int) -> int:
-        """Activations one sequence of ``length`` tokens keeps for the backward pass (float32): about 17
-        values per hidden unit, token and layer, and with :attr:`attention_matrices` 2.5 per head and pair
-        of tokens."""
-        attention = 5 * self.heads * length if self.attention_matrices else 0
-        return 2 * length * self.layers * (34 * self.hidden + attention)
+        """Activations one sequence of ``length`` tokens keeps for the backward pass (float32):
+        :data:`VALUES_PER_HIDDEN_UNIT` per hidden unit, token and layer, and with :attr:`attention_matrices`
+        2.5 per head and pair of tokens."""
+        attention = 2.5 * self.heads * length if self.attention_matrices else 0
+        return int(4 * length * self.layers * (VALUES_PER_HIDDEN_UNIT * self.hidden + attention))
 
 
 @dataclass(frozen=True)
