@@ -506,7 +506,8 @@ def method_table(host: Any) -> Tuple[List[str], List[List[str]]]:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output, with each option described.")
 @click.option("--markdown", is_flag=True, help="The method x backend table as Markdown (docs/methods.md).")
 def methods(as_json: bool, markdown: bool) -> None:
-    """List every method, the backends it runs on, and its options.
+    """List every method, the backends it runs on, and its options; then the
+    options of every method (the pipeline's).
 
     \b
     In the table, %s marks a backend's own implementation and %s the one
@@ -542,13 +543,24 @@ def methods(as_json: bool, markdown: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from attribkit.pipeline import PIPELINE_OPTIONS
+
     table = Table(title="attribkit methods", caption=f"{OWN} the backend's own   {SHARED} written once for every backend",
                   show_lines=True)
     for column in header:
         table.add_column(escape(column), overflow="fold", justify="center" if column in backends else "left")
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
-    Console().print(table)
+    shared = Table(title="the pipeline's options, for every method and backend "
+                         "(-O NAME=VALUE, or keywords of attribkit.explain)",
+                   caption="a backend's own options: the message of an unknown -O option lists them")
+    for column in ("option", "default", "description"):
+        shared.add_column(column, overflow="fold")
+    for option in PIPELINE_OPTIONS:
+        shared.add_row(escape(option.name), escape(repr(option.default)), escape(option.description))
+    console = Console()
+    console.print(table)
+    console.print(shared)
 
 
 methods.help = methods.help % (OWN, SHARED)

@@ -19,3 +19,17 @@ def test_the_methods_table_in_the_docs_is_generated_from_the_registry():
                                text=True, env=environment, timeout=120, check=True).stdout.strip()
     assert table.strip() == generated, "docs/methods.md is out of date: run `attribkit methods --markdown`"
     assert "| `lime` | ● | ● |" in generated and "| `captum_lime` | ✓ |  |" in generated
+
+
+def test_attribkit_methods_also_lists_the_options_every_method_takes(cli):
+    """`-O` points users to `attribkit methods`; the pipeline's options (memory budget, tolerance...) are there,
+    with their defaults and descriptions, and not only in the message of a wrong option."""
+    from attribkit.pipeline import PIPELINE_OPTIONS
+
+    done = cli("methods", env={"COLUMNS": "250"})
+    assert done.exit_code == 0, done.output
+    lines = done.output.splitlines()
+    for option in PIPELINE_OPTIONS:
+        row = next((line for line in lines if re.search(rf"│ {option.name} +│", line)), None)
+        assert row is not None, f"{option.name} is not listed"
+        assert repr(option.default) in row and option.description[:40] in row
