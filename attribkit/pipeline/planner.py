@@ -32,8 +32,8 @@ MAX_TEXTS_PER_GROUP = 64
 PATH_MEMORY_BYTES = 256 * 2**20
 #: The share of the machine's available memory the activations of one pass may take by default.
 MEMORY_SHARE = 0.25
-#: The most a pass may take by default on a CPU, per thread: passes of about 2,000 MiniLM tokens (300 MB)
-#: ran fastest per row; larger ones, whose activations outgrow the caches, ran slower (docs/speed.md).
+#: The most a pass may take by default on a CPU, per thread: much larger passes, whose activations outgrow the
+#: caches, ran slower per row (docs/speed.md).
 CPU_PASS_BYTES_PER_THREAD = 256 * 2**20
 #: float32 values a transformer layer keeps per hidden unit and token for the backward pass: the most measured
 #: on all-MiniLM-L6-v2 at 40 tokens or more, rounded up, so that the memory budget bounds a pass's measured peak
