@@ -61,7 +61,7 @@ def attribkit_register_methods(register: Callable[..., None]) -> None:
     """Register attribution methods.
 
     Call ``register(name, backend, function, *, description="", sampling=False, options=(), needs=(),
-    path=False)``:
+    path=False, path_copies=0)``:
 
     - ``name``: the method name users pass as ``method=``.
     - ``backend``: the name of the backend that runs it, or ``"*"``
@@ -81,6 +81,12 @@ def attribkit_register_methods(register: Callable[..., None]) -> None:
       evaluates the points it is given (``task.alphas`` and
       ``task.step_weights``, ``(B, m)``: per row); the pipeline then refines it for
       ``n_steps="auto"``. A method without it gets a fixed count for ``"auto"``.
+    - ``path_copies``: for a path method that keeps every point of its
+      call's paths until the call ends (as alibi does), how many float32
+      copies of them (``steps x texts x tokens x layer width``) it keeps; the
+      planner keeps them within half the memory budget and gives the passes
+      the rest. ``0`` (the default) for a method whose passes keep nothing
+      between them.
 
     :param register: the host's registration callback.
     """

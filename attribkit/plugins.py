@@ -212,13 +212,16 @@ class PluginHost:
 
     def _stage_method(self, record: PluginRecord, staged: List, name: str, backend: str,
                       function: Callable[..., Any], *, description: str = "", sampling: bool = False,
-                      options: Iterable[Option] = (), needs: Iterable[str] = (), path: bool = False) -> None:
+                      options: Iterable[Option] = (), needs: Iterable[str] = (), path: bool = False,
+                      path_copies: float = 0.0) -> None:
         options = tuple(options)
         if not all(isinstance(option, Option) for option in options):
             raise TypeError(f"method {name!r}: options must be attribkit.Option objects")
+        if not isinstance(path_copies, (int, float)) or isinstance(path_copies, bool) or path_copies < 0:
+            raise TypeError(f"method {name!r}: path_copies must be a number >= 0, got {path_copies!r}")
         self._check_duplicate(record, self.methods, (backend, name), staged, "method", "method")
         staged.append(("method", MethodSpec(name, backend, function, description, sampling, options, tuple(needs),
-                                            record.name, path)))
+                                            record.name, path, float(path_copies))))
 
     def _stage_renderer(self, record: PluginRecord, staged: List, name: str, function: Callable[..., str], *,
                         extension: str, description: str = "", streams: bool = False) -> None:

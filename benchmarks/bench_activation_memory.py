@@ -12,9 +12,21 @@ as float32 values per hidden unit, token and layer, next to
 (its attention implementation included) and the time per row (the
 planner's budget turns the estimate into rows per pass).
 
+``--backend tf`` measures the TensorFlow backend's pass instead: the same
+weights as a ``TFBertForSequenceClassification`` (``from_pt=True``, the
+``tf`` extra), and the adapter's compiled forward and backward pass
+(:meth:`KerasAdapter.gradients`, what the gradient methods and
+``n_steps="auto"`` call; alibi's fixed steps run the same compiled call a
+pass at a time), against the estimate the TF adapter gives the planner.
+With oneDNN (TensorFlow's default on x86) allocations go through a pool that
+keeps what it has taken, so part of a pass is served from memory the process
+already holds and the figures come out low and irregular;
+``TF_ENABLE_ONEDNN_OPTS=0`` measures the pass's own peak (docs/backend-tf.md, Memory).
+
 Usage::
 
-    python benchmarks/bench_activation_memory.py [--lengths 40,128,512] [--rows 1,8,32] [--threads 1]
+    python benchmarks/bench_activation_memory.py [--lengths 40,128,512] [--rows 1,8,32] [--threads 1] \
+        [--backend torch|tf]
 """
 from __future__ import annotations
 
@@ -64,7 +76,62 @@ def worker(length, rows, threads):
     from attribkit.pipeline import ModelSize
 
     size = ModelSize.from_config(model.config)  # the planner's estimate for the model as loaded (its attention)
-    per_row = (rss_mb("VmHWM") - before) / rows
+    report(size, length, rows, (rss_mb("VmHWM") - before) / rows, seconds)
+
+
+def tf_worker(length, rows, threads):
+    import numpy as np
+
+    sys.path.insert(0, HERE)
+    from bench_ig_speed import minilm_path, rss_mb, rss_reset
+
+    from attribkit.backends.tf.runtime import import_tensorflow
+
+    tf = import_tensorflow()
+    from transformers import AutoTokenizer, TFBertForSequenceClassification
+    from transformers.utils import logging
+
+    from attribkit.backends.tf.adapter import KerasAdapter
+    from attribkit.pipeline import OutputForm
+
+    logging.set_verbosity_error()
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    tf.random.set_seed(0)
+    model = TFBertForSequenceClassification.from_pretrained(minilm_path(), num_labels=2, from_pt=True)
+    adapter = KerasAdapter(model, AutoTokenizer.from_pretrained(minilm_path()))
+    probability = OutputForm("softmax", False, True)
+    rng = np.random.default_rng(0)
+
+    def one_pass(k, n):
+        # one text's embeddings, so that no pass of k rows runs before the measured one
+        ids = np.repeat(rng.integers(1000, 2000, (1, n)), k, axis=0)
+        mask = np.ones_like(ids)
+        values = adapter.layer_outputs(ids[:1], mask[:1]) * rng.random((k, 1, 1)).astype(np.float32)
+        release_free_memory()
+        before = rss_mb("VmRSS")
+        rss_reset()
+        start = time.perf_counter()
+        adapter.gradients(values, ids, mask, np.ones(k, dtype=np.int64), probability)
+        return time.perf_counter() - start, before
+
+    one_pass(1, 8)  # traces the compiled pass on a small shape: the measured pass finds no memory kept for it
+    seconds, before = one_pass(rows, length)
+    report(adapter.size, length, rows, (rss_mb("VmHWM") - before) / rows, seconds)
+
+
+def release_free_memory():
+    """Give the memory the allocator keeps (freed by loading and the warm-up) back to the system, so that the
+    pass's peak is not served from it unseen (glibc only)."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def report(size, length, rows, per_row, seconds):
     print("RESULT " + json.dumps({
         "per_row_mb": per_row, "ms_per_row": 1e3 * seconds / rows,
         "estimate_mb": size.activation_bytes(length) / 2**20,
@@ -76,18 +143,21 @@ def main():
     parser.add_argument("--lengths", default="40,128,512")
     parser.add_argument("--rows", default="1,8,32")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--backend", choices=("torch", "tf"), default="torch")
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return worker(*args.worker, args.threads)
+        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads)
     print("| tokens | rows per pass | measured MB per row | float32 values per hidden unit, token and layer | "
           "estimate MB per row | estimate / measured | ms per row |")
     print("|---|---|---|---|---|---|---|")
     for length in map(int, args.lengths.split(",")):
         for rows in map(int, args.rows.split(",")):
+            environment = dict(os.environ, OMP_NUM_THREADS=str(args.threads), TF_CPP_MIN_LOG_LEVEL="3",
+                               TF_USE_LEGACY_KERAS="1", USE_TF="1" if args.backend == "tf" else "0")
             done = subprocess.run([sys.executable, __file__, "--worker", str(length), str(rows),
-                                   "--threads", str(args.threads)], capture_output=True, text=True,
-                                  env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), USE_TF="0"))
+                                   "--threads", str(args.threads), "--backend", args.backend],
+                                  capture_output=True, text=True, env=environment)
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if not lines:
                 print(done.stderr[-2000:], file=sys.stderr)

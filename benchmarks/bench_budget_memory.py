@@ -11,11 +11,14 @@ reset), its ratio to the budget, and what the process still holds after
 the call, for fixed and ``"auto"`` steps, with and without
 ``return_attributions``, and with glibc's default allocator settings or
 ``MALLOC_TRIM_THRESHOLD_=0`` (freed memory returned to the system at once).
+``--backend tf`` runs the same on the TensorFlow backend (the same weights,
+``attribkit[tf]``), where alibi also keeps every point of a call's paths.
 
 Usage::
 
     python benchmarks/bench_budget_memory.py                      # budget 64 MB, 2 threads
     python benchmarks/bench_budget_memory.py --budgets 16,64,256 --threads 1 --repeats 3
+    python benchmarks/bench_budget_memory.py --backend tf --steps 50 --returns scores --allocators default
 
 Linux only (``/proc/self/status`` and ``clear_refs``).
 """
@@ -32,10 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ALLOCATORS = {"glibc default": {}, "MALLOC_TRIM_THRESHOLD_=0": {"MALLOC_TRIM_THRESHOLD_": "0"}}
 
 
-def worker(budget, n_steps, attributions, threads):
-    os.environ.setdefault("USE_TF", "0")
-    import torch
-
+def worker(budget, n_steps, attributions, threads, backend):
     import attribkit
     from attribkit.demo import load_demo_model
 
@@ -43,10 +43,18 @@ def worker(budget, n_steps, attributions, threads):
     from bench_ig_speed import rss_mb, rss_reset
     from eval_adaptive_steps import heldout_reviews
 
-    torch.set_num_threads(threads)
-    model, tokenizer = load_demo_model("torch")
+    if backend == "tf":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+    model, tokenizer = load_demo_model(backend)
     texts = heldout_reviews(10_000)
-    options = dict(n_steps=n_steps, memory_budget_mb=budget, return_attributions=attributions)
+    options = dict(n_steps=n_steps, memory_budget_mb=budget, return_attributions=attributions, backend=backend)
     loaded = rss_mb("VmRSS")
     attribkit.explain(model, tokenizer, texts[:1], **options)
     warm = rss_mb("VmRSS")
@@ -59,10 +67,11 @@ def worker(budget, n_steps, attributions, threads):
                                   "after": rss_mb("VmRSS"), "seconds": seconds}))
 
 
-def measure(budget, n_steps, attributions, threads, environment):
+def measure(budget, n_steps, attributions, threads, environment, backend):
     command = [sys.executable, __file__, "--worker", str(budget), str(n_steps), str(int(attributions)),
-               "--threads", str(threads)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), USE_TF="0", **environment)
+               "--threads", str(threads), "--backend", backend]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), USE_TF="1" if backend == "tf" else "0",
+               TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1", **environment)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if not lines:
@@ -77,23 +86,31 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1, help="fresh processes per setting (the table gives "
                         "the median)")
+    parser.add_argument("--backend", choices=("torch", "tf"), default="torch")
+    parser.add_argument("--returns", default="scores,attributions", help="scores, attributions or both")
+    parser.add_argument("--allocators", default="default,trim", help="default (glibc's), trim "
+                        "(MALLOC_TRIM_THRESHOLD_=0) or both")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         budget, n_steps, attributions = args.worker
         return worker(float(budget), n_steps if n_steps == "auto" else int(n_steps), attributions == "1",
-                      args.threads)
+                      args.threads, args.backend)
+    returns = [kind == "attributions" for kind in args.returns.split(",")]
+    allocators = [name for name, key in zip(ALLOCATORS, ("default", "trim")) if key in args.allocators.split(",")]
 
     print(f"Peak resident memory of one explain call of the bundled model's held-out reviews, above the warm "
-          f"process (MB), {args.threads} thread(s), median of {args.repeats} fresh process(es)\n")
+          f"process (MB), {args.backend} backend, {args.threads} thread(s), median of {args.repeats} fresh "
+          f"process(es)\n")
     print("| budget MB | n_steps | returns | allocator | texts | loaded / warm MB | peak above warm | "
           "peak / budget | held after the call | seconds |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for budget in map(float, args.budgets.split(",")):
         for n_steps in args.steps.split(","):
-            for attributions in (False, True):
-                for allocator, environment in ALLOCATORS.items():
-                    runs = sorted((measure(budget, n_steps, attributions, args.threads, environment)
+            for attributions in returns:
+                for allocator in allocators:
+                    environment = ALLOCATORS[allocator]
+                    runs = sorted((measure(budget, n_steps, attributions, args.threads, environment, args.backend)
                                    for _ in range(args.repeats)), key=lambda r: r["peak"] - r["warm"])
                     r = runs[len(runs) // 2]
                     above = r["peak"] - r["warm"]

@@ -649,7 +649,8 @@ def test_locate_words_follows_the_text():
 def test_alibi_paths_beyond_the_memory_limit_are_refused_per_text(tf_bert, tokenizer, monkeypatch):
     from attribkit.backends.tf import methods
 
-    monkeypatch.setattr(methods, "ALIBI_PATH_LIMIT_BYTES", 2 * 4 * 50 * 10 * 32)  # 50 steps of 10 tokens
+    monkeypatch.setattr(methods, "ALIBI_PATH_LIMIT_BYTES",  # 50 steps of 10 tokens
+                        methods.ALIBI_PATH_COPIES * 4 * 50 * 10 * 32)
     results = attribkit.explain(tf_bert, tokenizer, ["a movie", " ".join(["the movie was superb"] * 4)],
                                 errors="return")
     assert isinstance(results[0], Explanation)

@@ -2,6 +2,7 @@
 example plugin and the black-box backend of docs/plugins.md, executed from the doc itself."""
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 from pathlib import Path
@@ -166,6 +167,48 @@ def test_a_path_method_that_takes_one_set_of_points_for_every_row_fails_the_kit(
         reset_host(previous)
     assert outcome["check_path_points"] is not None, outcome
     assert all(why is None for name, why in outcome.items() if name != "check_path_points"), outcome
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
+def test_a_plugin_method_that_keeps_its_paths_gets_calls_whose_paths_fit_the_budget(torch_bert, word_tokenizer):
+    """``path_copies``: a third-party path method that keeps 5 copies of its paths (as alibi does) is given
+    calls whose kept paths fit half of ``memory_budget_mb``; registered without it, one call for all texts."""
+    from attribkit.methods.gradients import path_sum
+
+    calls = []
+
+    def fixed_points(task):
+        calls.append((task.batch, task.input_ids.shape[1], task.n_steps))
+        nodes, weights = np.polynomial.legendre.leggauss(task.n_steps)
+        return path_sum(dataclasses.replace(task, alphas=np.tile((nodes + 1) / 2, (task.batch, 1)),
+                                            step_weights=np.tile(weights / 2, (task.batch, 1))))
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register("keeping", "torch", fixed_points, path=True, path_copies=5)
+            register("keeping_nothing", "torch", fixed_points, path=True)
+
+    previous, host = attribkit.get_host(), PluginHost()
+    host.load_entry_points()
+    host.register(Plugin(), "keeping-paths")
+    reset_host(host)
+    texts = ["the movie was", "a bad plot", "good good movie", "the plot was", "bad bad movie", "a good one"]
+    budget_mb = 0.5
+    try:
+        kept = attribkit.explain(torch_bert, word_tokenizer, texts, method="keeping", n_steps=20,
+                                 memory_budget_mb=budget_mb)
+        keeping_calls, calls[:] = list(calls), []
+        plain = attribkit.explain(torch_bert, word_tokenizer, texts, method="keeping_nothing", n_steps=20,
+                                  memory_budget_mb=budget_mb)
+    finally:
+        reset_host(previous)
+    hidden = torch_bert.config.hidden_size
+    assert len(keeping_calls) >= 2 and len(calls) == 1
+    assert all(5 * 4 * steps * batch * length * hidden <= budget_mb * 2**20 / 2
+               for batch, length, steps in keeping_calls)
+    for a, b in zip(kept, plain):
+        np.testing.assert_allclose(a.scores, b.scores, rtol=1e-5, atol=1e-6)
 
 
 # -- tf ------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """The core pipeline's parts, with neither framework: F, baselines, options, truncation, windows, the planner."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -168,6 +170,22 @@ def test_the_planner_weighs_padding_against_buckets_in_one_call():
                                                  whole_passes=False))
     assert [len(g.items) for g in long_texts] == [6, 4]
     assert plan([7, 7, 7], TINY, Budget(passes=50, memory_bytes=2**30, batch_size=2))[0].items == (0, 1)
+
+
+def test_a_method_that_keeps_its_paths_keeps_them_and_its_passes_within_the_memory_budget():
+    """alibi keeps every point of a call's paths (``path_copies`` float32 copies): a call's kept paths and one
+    of its passes together fit the budget; a method that keeps nothing is planned as before."""
+    lengths = [40] * 64 + [128] * 16
+    budget = Budget(passes=50, memory_bytes=128 * 2**20, threads=1, whole_passes=False)
+    keeping = dataclasses.replace(budget, path_copies=5)
+    for group in plan(lengths, MINILM, keeping):
+        length = group.bucket_lengths[0]
+        kept = 5 * 4 * 50 * len(group.items) * length * MINILM.hidden
+        assert kept + group.rows_per_pass * MINILM.activation_bytes(length) <= budget.memory_bytes
+    assert sorted(i for g in plan(lengths, MINILM, keeping) for i in g.items) == list(range(80))
+    plain = plan(lengths, MINILM, budget)
+    assert max(len(g.items) for g in plain) > max(len(g.items) for g in plan(lengths, MINILM, keeping))
+    assert plain == plan(lengths, MINILM, dataclasses.replace(budget, path_copies=0))
 
 
 def test_rows_per_pass_spreads_the_steps_evenly():

@@ -15,6 +15,7 @@ memory budget by ``benchmarks/bench_activation_memory.py`` and
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from dataclasses import dataclass
@@ -27,8 +28,8 @@ PASS_OVERHEAD_FLOPS = 1e8
 CALL_OVERHEAD_FLOPS = 1e8
 #: Most texts in one method call.
 MAX_TEXTS_PER_GROUP = 64
-#: Most bytes of path points one group may hold (``passes x texts x length x hidden`` float32): alibi
-#: keeps every point of every path of a call in memory.
+#: Most bytes of path points one group may span (``passes x texts x length x hidden`` float32); a method that
+#: keeps them (``Budget.path_copies``) keeps them within the memory budget as well.
 PATH_MEMORY_BYTES = 256 * 2**20
 #: The share of the machine's available memory the activations of one pass may take by default.
 MEMORY_SHARE = 0.25
@@ -39,6 +40,8 @@ CPU_PASS_BYTES_PER_THREAD = 256 * 2**20
 #: on all-MiniLM-L6-v2 at 40 tokens or more, rounded up, so that the memory budget bounds a pass's measured peak
 #: (``benchmarks/bench_activation_memory.py``, docs/speed.md).
 VALUES_PER_HIDDEN_UNIT = 19.5
+#: float32 values eager attention keeps per head and pair of tokens, per layer, for the backward pass.
+VALUES_PER_ATTENTION_PAIR = 2.5
 #: Attention implementations that never keep the ``(heads, L, L)`` attention matrices for the backward pass.
 FUSED_ATTENTION = ("sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
@@ -77,6 +80,9 @@ class ModelSize:
         heads: attention heads (0 without attention).
         attention_matrices: the attention keeps its ``(heads, L, L)`` matrices for the backward pass
             (eager attention; a fused one, PyTorch's ``sdpa``, recomputes them).
+        hidden_values: float32 values the framework keeps for the backward pass per hidden unit, token and
+            layer (a backend whose framework keeps more or less than PyTorch sets its own).
+        attention_values: float32 values kept per head, pair of tokens and layer with ``attention_matrices``.
     """
 
     layers: int = 12
@@ -84,6 +90,8 @@ class ModelSize:
     intermediate: int = 3072
     heads: int = 12
     attention_matrices: bool = True
+    hidden_values: float = VALUES_PER_HIDDEN_UNIT
+    attention_values: float = VALUES_PER_ATTENTION_PAIR
 
     @classmethod
     def from_config(cls, config: Any, fused_attention: Optional[bool] = None) -> "ModelSize":
@@ -111,10 +119,10 @@ class ModelSize:
 
     def activation_bytes(self, length: int) -> int:
         """Activations one sequence of ``length`` tokens keeps for the backward pass (float32):
-        :data:`VALUES_PER_HIDDEN_UNIT` per hidden unit, token and layer, and with :attr:`attention_matrices`
-        2.5 per head and pair of tokens."""
-        attention = 2.5 * self.heads * length if self.attention_matrices else 0
-        return int(4 * length * self.layers * (VALUES_PER_HIDDEN_UNIT * self.hidden + attention))
+        :attr:`hidden_values` per hidden unit, token and layer, and with :attr:`attention_matrices`
+        :attr:`attention_values` per head and pair of tokens."""
+        attention = self.attention_values * self.heads * length if self.attention_matrices else 0
+        return int(4 * length * self.layers * (self.hidden_values * self.hidden + attention))
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,9 @@ class Budget:
         alone: every text in a group of its own (sampling methods).
         whole_passes: every pass of a call holds a step of each of its texts (Captum
             does this; alibi cuts its flat list of path points into passes).
+        path_copies: float32 copies of every point of its paths a call keeps until it ends (alibi keeps the
+            points, their gradients and their sums; 0 when passes keep nothing between them, as Captum's).
+            They share the memory budget with the passes: at most half of it, the passes get the rest.
     """
 
     passes: int
@@ -141,6 +152,7 @@ class Budget:
     rows_per_pass: Optional[int] = None
     alone: bool = False
     whole_passes: bool = True
+    path_copies: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -204,6 +216,8 @@ def plan(lengths: Sequence[int], size: ModelSize, budget: Budget) -> List[Group]
     pays :data:`CALL_OVERHEAD_FLOPS`; otherwise up to :data:`MAX_TEXTS_PER_GROUP`
     sequences (within :data:`PATH_MEMORY_BYTES`) share a call, split into at
     most ``max_buckets`` buckets. The cheapest split is found by dynamic programming.
+    A call that keeps its paths (``path_copies``) keeps them within half the memory budget, and its passes
+    get what they leave.
     """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     if budget.alone:
@@ -225,17 +239,29 @@ def plan(lengths: Sequence[int], size: ModelSize, budget: Budget) -> List[Group]
     return groups
 
 
+def path_bytes(n_texts: int, length: int, size: ModelSize, budget: Budget) -> float:
+    """Bytes of one copy of the path points of ``n_texts`` texts padded to ``length`` (float32)."""
+    return 4.0 * budget.passes * n_texts * length * size.hidden
+
+
+def passes_budget(budget: Budget, kept: float) -> Budget:
+    """What the passes of a call may use when it keeps ``kept`` bytes of paths (``path_copies``)."""
+    return dataclasses.replace(budget, memory_bytes=max(0.0, budget.memory_bytes - kept)) if kept else budget
+
+
 def _call_overhead(budget: Budget) -> float:
     return CALL_OVERHEAD_FLOPS * budget.threads
 
 
 def _chunks(order: List[int], lengths: Sequence[int], size: ModelSize, budget: Budget) -> List[List[int]]:
-    """Consecutive runs of ``order`` within the hard limits of one call (texts, path memory)."""
+    """Consecutive runs of ``order`` within the hard limits of one call (texts, path memory; the paths a call
+    keeps within half the memory budget)."""
     chunks: List[List[int]] = []
     for index in order:
         chunk = chunks[-1] if chunks else None
-        if chunk and len(chunk) < MAX_TEXTS_PER_GROUP and (
-                budget.passes * (len(chunk) + 1) * lengths[chunk[0]] * size.hidden * 4 <= PATH_MEMORY_BYTES):
+        points = path_bytes(len(chunk) + 1, lengths[chunk[0]], size, budget) if chunk else 0.0
+        if chunk and len(chunk) < MAX_TEXTS_PER_GROUP and points <= PATH_MEMORY_BYTES and (
+                budget.path_copies * points <= budget.memory_bytes / 2):
             chunk.append(index)
         else:
             chunks.append([index])
@@ -244,12 +270,14 @@ def _chunks(order: List[int], lengths: Sequence[int], size: ModelSize, budget: B
 
 def _bucket_cost(ordered: List[int], size: ModelSize, budget: Budget) -> Callable[[int, int], float]:
     """``cost(begin, end)`` of the bucket ``ordered[begin:end]`` (lengths, longest first); with
-    ``whole_passes`` a bucket has at most a pass's rows."""
+    ``whole_passes`` a bucket has at most a pass's rows; the paths a call of it keeps (``path_copies``) leave
+    its passes less memory."""
     flops = {length: size.token_flops(length) for length in set(ordered)}
 
     def cost(begin: int, end: int) -> float:
         n, length = end - begin, ordered[begin]
-        rows = rows_within(size, length, budget)
+        kept = budget.path_copies * path_bytes(n, length, size, budget)
+        rows = rows_within(size, length, passes_budget(budget, kept))
         if budget.whole_passes and n > rows:
             return math.inf
         passes = -(-budget.passes * n // rows)
@@ -297,5 +325,6 @@ def _group(items: Sequence[int], lengths: Sequence[int], size: ModelSize, budget
     items = list(items)
     spans = spans or [(0, len(items))]
     bucket_lengths = [lengths[items[begin]] for begin, end in spans for _ in range(begin, end)]
+    budget = passes_budget(budget, budget.path_copies * path_bytes(1, sum(bucket_lengths), size, budget))
     rows = rows_per_pass(size, bucket_lengths[0], len(items), budget)
     return Group(tuple(items), tuple(bucket_lengths), rows, rows_within(size, bucket_lengths[0], budget))

@@ -305,7 +305,7 @@ class Pipeline:
             passes=1 if method.sampling else self.n_steps, memory_bytes=self.memory_bytes,
             threads=self.adapter.threads, max_buckets=self.adapter.max_buckets, batch_size=self.request.batch_size,
             rows_per_pass=options.get("internal_batch_size"), alone=method.sampling,
-            whole_passes=self.adapter.whole_passes)
+            whole_passes=self.adapter.whole_passes, path_copies=0.0 if self.refined else method.path_copies)
         failures: List[AttribkitError] = []
         for group in plan([self.padded_length(p) for p in pieces], self.adapter.size, budget):
             chunk = [pieces[i] for i in group.items]

@@ -176,6 +176,9 @@ class MethodSpec:
         plugin: the plugin that registered it.
         path: it integrates gradients along the path from the baseline and evaluates the points it is
             given (``Task.alphas``), so the pipeline can refine it for ``n_steps="auto"``.
+        path_copies: float32 copies of every point of its paths (texts x steps x tokens x layer width) it
+            keeps until its call ends, with fixed steps (alibi: the points, their gradients and their sums);
+            the planner keeps them within the memory budget.
     """
 
     name: str
@@ -187,3 +190,4 @@ class MethodSpec:
     needs: Tuple[str, ...] = ()
     plugin: str = ""
     path: bool = False
+    path_copies: float = 0.0

@@ -54,7 +54,7 @@ def attribkit_backend_for_model(model: Any) -> Optional[str]:
 def attribkit_register_methods(register: Callable[..., None]) -> None:
     for name, function, description, sampling, options in BUILTIN_METHODS:
         register(name, "tf", function, description=description, sampling=sampling, options=options,
-                 path=name in PATH_METHODS)
+                 path=name in PATH_METHODS, path_copies=PATH_METHODS.get(name, 0))
     register("anchors", ANY_BACKEND, _anchors, sampling=True, options=ANCHOR_OPTIONS,
              description="an anchor rule by alibi's AnchorText, offline (any backend; alibi: BSL 1.1)")
 

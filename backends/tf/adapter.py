@@ -19,6 +19,7 @@ see :mod:`attribkit.backends.tf.runtime`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import logging
@@ -39,6 +40,11 @@ tf = import_tensorflow()
 
 CallFn = Callable[[Any, Any, Any], Any]
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")
+#: float32 values a Hugging Face TF model's compiled forward and backward pass keeps per hidden unit, token and
+#: layer, and per head, pair of tokens and layer: the measured peak of a pass on all-MiniLM-L6-v2 (8-512 tokens,
+#: ``benchmarks/bench_activation_memory.py --backend tf``), rounded up (docs/backend-tf.md, Memory).
+TF_HIDDEN_VALUES = 25.0
+TF_ATTENTION_VALUES = 1.6
 
 
 # -- layers ------------------------------------------------------------------------------------------------
@@ -248,7 +254,8 @@ class KerasAdapter(ModelAdapter):
             else:
                 self.call = forward or wrapper_call(model)
             self.id2label = getattr(config, "id2label", None)
-            self.size = ModelSize.from_config(config, fused_attention=False)
+            self.size = dataclasses.replace(ModelSize.from_config(config, fused_attention=False),
+                                            hidden_values=TF_HIDDEN_VALUES, attention_values=TF_ATTENTION_VALUES)
             self.max_length = position_limit(config, getattr(embeddings, "padding_idx", None))
             self.vocab_size = getattr(config, "vocab_size", None)
             name = getattr(config, "name_or_path", "") or type(transformer).__name__

@@ -27,6 +27,9 @@ from attribkit.pipeline import MethodResult, Option, Task
 INTEGRATIONS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
 #: Most memory alibi's path points and their gradients may take for one call.
 ALIBI_PATH_LIMIT_BYTES = 4 * 2**30
+#: float32 copies of every path point alibi keeps through an ``explain`` call (the points, the gradients of each
+#: pass, their concatenation and their weighted sum): measured, docs/backend-tf.md (Memory).
+ALIBI_PATH_COPIES = 5
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +102,7 @@ def integrated_gradients(task: Task) -> MethodResult:
     if task.alphas is not None:  # n_steps="auto": the pipeline's points
         return path_sum(task)
     accelerator = task.adapter.accelerator
-    path_bytes = 2 * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * task.adapter.size.hidden
+    path_bytes = ALIBI_PATH_COPIES * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * task.adapter.size.hidden
     if path_bytes > ALIBI_PATH_LIMIT_BYTES:
         raise MethodError(f"alibi keeps every point of the path and its gradient in memory: {task.n_steps} steps of "
                           f"{task.input_ids.shape[1]} tokens need about {path_bytes / 2**30:.1f} GiB, more than "
@@ -120,8 +123,9 @@ def integrated_gradients(task: Task) -> MethodResult:
                         completeness=True, params={"n_steps": task.n_steps, "integration": integration})
 
 
-#: The methods that evaluate the points they are given (``Task.alphas``), refined for ``n_steps="auto"``.
-PATH_METHODS = ("integrated_gradients",)
+#: The methods that evaluate the points they are given (``Task.alphas``), refined for ``n_steps="auto"``, and
+#: the copies of their paths they keep with fixed steps.
+PATH_METHODS = {"integrated_gradients": ALIBI_PATH_COPIES}
 
 #: ``(name, function, description, sampling, options)`` of every built-in method.
 BUILTIN_METHODS = (
