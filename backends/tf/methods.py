@@ -102,7 +102,8 @@ def integrated_gradients(task: Task) -> MethodResult:
     if task.alphas is not None:  # n_steps="auto": the pipeline's points
         return path_sum(task)
     accelerator = task.adapter.accelerator
-    path_bytes = ALIBI_PATH_COPIES * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * task.adapter.size.hidden
+    path_bytes = ALIBI_PATH_COPIES * 4 * task.n_steps * task.batch * task.input_ids.shape[1] * \
+        task.adapter.size.hidden
     if path_bytes > ALIBI_PATH_LIMIT_BYTES:
         raise MethodError(f"alibi keeps every point of the path and its gradient in memory: {task.n_steps} steps of "
                           f"{task.input_ids.shape[1]} tokens need about {path_bytes / 2**30:.1f} GiB, more than "
