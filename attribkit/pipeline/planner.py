@@ -325,6 +325,7 @@ def _group(items: Sequence[int], lengths: Sequence[int], size: ModelSize, budget
     items = list(items)
     spans = spans or [(0, len(items))]
     bucket_lengths = [lengths[items[begin]] for begin, end in spans for _ in range(begin, end)]
-    budget = passes_budget(budget, budget.path_copies * path_bytes(1, sum(bucket_lengths), size, budget))
+    kept = budget.path_copies * sum(path_bytes(1, length, size, budget) for length in bucket_lengths)
+    budget = passes_budget(budget, kept)
     rows = rows_per_pass(size, bucket_lengths[0], len(items), budget)
     return Group(tuple(items), tuple(bucket_lengths), rows, rows_within(size, bucket_lengths[0], budget))

@@ -25,7 +25,7 @@ from attribkit.methods.gradients import path_sum
 from attribkit.pipeline import MethodResult, Option, Task
 
 INTEGRATIONS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid")
-#: Most memory alibi's path points and their gradients may take for one call.
+#: Most memory alibi's copies of a call's path points may take (a single text beyond it is refused).
 ALIBI_PATH_LIMIT_BYTES = 4 * 2**30
 #: float32 copies of every path point alibi keeps through an ``explain`` call (the points, the gradients of each
 #: pass, their concatenation and their weighted sum): measured, docs/backend-tf.md (Memory).
