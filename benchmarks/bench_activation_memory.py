@@ -23,10 +23,15 @@ keeps what it has taken, so part of a pass is served from memory the process
 already holds and the figures come out low and irregular;
 ``TF_ENABLE_ONEDNN_OPTS=0`` measures the pass's own peak (docs/backend-tf.md, Memory).
 
+``--architecture distilbert`` or ``roberta`` measures that architecture
+instead, built from its config at MiniLM's sizes (6 layers, 384 hidden, 12
+heads, 1,536 feed-forward) with seeded random weights: the memory of a pass
+depends on the shapes, not on the weights.
+
 Usage::
 
     python benchmarks/bench_activation_memory.py [--lengths 40,128,512] [--rows 1,8,32] [--threads 1] \
-        [--backend torch|tf]
+        [--backend torch|tf] [--architecture bert|distilbert|roberta]
 """
 from __future__ import annotations
 
@@ -40,20 +45,47 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def worker(length, rows, threads):
+#: MiniLM's sizes, for the architectures built from their config.
+MINILM_SIZES = {
+    "distilbert": dict(n_layers=6, dim=384, n_heads=12, hidden_dim=1536),
+    "roberta": dict(num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536,
+                    vocab_size=30522, max_position_embeddings=514),  # RoBERTa's positions start after padding
+}
+
+
+def load_model(architecture, framework):
+    """A 2-class sequence classifier: MiniLM's weights for ``bert``, else built from a config at its sizes."""
+    import transformers
+
+    sys.path.insert(0, HERE)
+    from bench_ig_speed import minilm_path
+
+    prefix = "TF" if framework == "tf" else ""
+    if architecture == "bert":
+        extra = {"from_pt": True} if framework == "tf" else {}
+        return getattr(transformers, prefix + "BertForSequenceClassification").from_pretrained(
+            minilm_path(), num_labels=2, **extra)
+    config = transformers.AutoConfig.for_model(architecture, num_labels=2, **MINILM_SIZES[architecture])
+    name = {"distilbert": "DistilBertForSequenceClassification",
+            "roberta": "RobertaForSequenceClassification"}[architecture]
+    if framework == "tf":
+        return getattr(transformers, prefix + name)(config)
+    return getattr(transformers, name)._from_config(config)  # the default attention implementation, as loaded
+
+
+def worker(length, rows, threads, architecture):
     os.environ.setdefault("USE_TF", "0")
     import torch
-    from transformers import BertForSequenceClassification
     from transformers.utils import logging
 
     sys.path.insert(0, HERE)
-    from bench_ig_speed import minilm_path, rss_mb, rss_reset
+    from bench_ig_speed import rss_mb, rss_reset
 
     logging.set_verbosity_error()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=2).eval()
-    embeddings = model.bert.embeddings
+    model = load_model(architecture, "torch").eval()
+    embeddings = model.base_model.embeddings
 
     def one_pass(k):
         ids = torch.randint(1000, 2000, (k, length))
@@ -79,7 +111,7 @@ def worker(length, rows, threads):
     report(size, length, rows, (rss_mb("VmHWM") - before) / rows, seconds)
 
 
-def tf_worker(length, rows, threads):
+def tf_worker(length, rows, threads, architecture):
     import numpy as np
 
     sys.path.insert(0, HERE)
@@ -88,7 +120,7 @@ def tf_worker(length, rows, threads):
     from attribkit.backends.tf.runtime import import_tensorflow
 
     tf = import_tensorflow()
-    from transformers import AutoTokenizer, TFBertForSequenceClassification
+    from transformers import AutoTokenizer
     from transformers.utils import logging
 
     from attribkit.backends.tf.adapter import KerasAdapter
@@ -98,8 +130,8 @@ def tf_worker(length, rows, threads):
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf.random.set_seed(0)
-    model = TFBertForSequenceClassification.from_pretrained(minilm_path(), num_labels=2, from_pt=True)
-    adapter = KerasAdapter(model, AutoTokenizer.from_pretrained(minilm_path()))
+    model = load_model(architecture, "tf")
+    adapter = KerasAdapter(model, AutoTokenizer.from_pretrained(minilm_path()))  # token ids only
     probability = OutputForm("softmax", False, True)
     rng = np.random.default_rng(0)
 
@@ -144,10 +176,11 @@ def main():
     parser.add_argument("--rows", default="1,8,32")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=("torch", "tf"), default="torch")
+    parser.add_argument("--architecture", choices=("bert", "distilbert", "roberta"), default="bert")
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads)
+        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads, args.architecture)
     print("| tokens | rows per pass | measured MB per row | float32 values per hidden unit, token and layer | "
           "estimate MB per row | estimate / measured | ms per row |")
     print("|---|---|---|---|---|---|---|")
@@ -156,7 +189,8 @@ def main():
             environment = dict(os.environ, OMP_NUM_THREADS=str(args.threads), TF_CPP_MIN_LOG_LEVEL="3",
                                TF_USE_LEGACY_KERAS="1", USE_TF="1" if args.backend == "tf" else "0")
             done = subprocess.run([sys.executable, __file__, "--worker", str(length), str(rows),
-                                   "--threads", str(args.threads), "--backend", args.backend],
+                                   "--threads", str(args.threads), "--backend", args.backend,
+                                   "--architecture", args.architecture],
                                   capture_output=True, text=True, env=environment)
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if not lines:

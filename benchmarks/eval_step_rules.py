@@ -18,7 +18,10 @@ spline between them where a rule needs other points:
   cost below which no error estimate can bring them: Clenshaw-Curtis grids
   that double (9, 17, 33 ... points), and Chebyshev points added 4 at a time
   (interpolatory quadrature on the first 9, 13, 17 ... of the nested
-  Chebyshev angles in van der Corput order).
+  Chebyshev angles in van der Corput order), and Gauss-Kronrod-Patterson
+  sequences (``n`` Gauss-Legendre points, then each level's Patterson
+  extension: ``n + 1``, ``2n + 2`` ... new points, so 5, 11, 23, 47, 95 from
+  ``n = 5``), the best of the bases 1, 4, 5 and 6 on each set.
 
 The last column is the issue's target: 60 % of the smallest fixed count that
 brings every gap and every score within the tolerance (the largest of the
@@ -132,6 +135,39 @@ def four_at_a_time_cost(spline, difference, truth, limit, angles=chebyshev_angle
     return perfect_stop(spline, difference, truth, limit, range(9, 258, 4), lambda n: -np.cos(angles[:n]))
 
 
+def patterson_extension(nodes, quadrature=400):
+    """The ``len(nodes) + 1`` points that extend ``nodes`` on ``[-1, 1]``: the roots of the polynomial orthogonal
+    to every polynomial of lower degree under the weight ``prod(x - nodes)`` (Kronrod's extension of
+    Gauss-Legendre nodes, and Patterson's of each extension)."""
+    from numpy.polynomial import chebyshev
+
+    x, w = np.polynomial.legendre.leggauss(quadrature)
+    weight = w * np.prod(x[:, None] - np.asarray(nodes)[None, :], axis=1)
+    degree = len(nodes) + 1
+    basis = chebyshev.chebvander(x, degree)  # T_0 .. T_degree at x
+    gram = (basis[:, :degree] * weight[:, None]).T
+    coefficients = np.linalg.solve(gram @ basis[:, :degree], -gram @ basis[:, degree])
+    roots = chebyshev.chebroots(np.append(coefficients, 1.0))
+    return np.sort(roots.real)
+
+
+def patterson_sequence(base, most=60):
+    """Nested node sets: ``base`` Gauss-Legendre points, then Patterson extensions up to ``most`` points or more."""
+    nodes = [np.sort(np.polynomial.legendre.leggauss(base)[0])]
+    while len(nodes[-1]) < most:
+        nodes.append(np.sort(np.concatenate([nodes[-1], patterson_extension(nodes[-1])])))
+    return {len(t): t for t in nodes}
+
+
+PATTERSON_BASES = (1, 4, 5, 6)
+
+
+def patterson_costs(spline, difference, truth, limit, sequences={b: patterson_sequence(b) for b in PATTERSON_BASES}):
+    """The perfect stop on each base's Gauss-Kronrod-Patterson sequence."""
+    return [perfect_stop(spline, difference, truth, limit, list(nodes), nodes.__getitem__)
+            for nodes in sequences.values()]
+
+
 def own_count(spline, difference, truth, limit, counts=range(2, 201)):
     """A text's smallest Gauss-Legendre count with its gap within ``limit``, and with every score within it."""
     gap = scores = None
@@ -180,8 +216,8 @@ def main():
     print("| set | output | texts | own GL count, gap: mean (max) | own GL count, every score: mean (max) | "
           + " | ".join(f"rule x{s:g}: mean (texts off)" for s in safeties)
           + " | perfect stop, mean: attribkit's panels | Clenshaw-Curtis, doubling | Chebyshev, 4 at a time"
-          + " | 40 % target |")
-    print("|---|---|---|---|---|" + "---|" * len(safeties) + "---|---|---|---|")
+          + " | Gauss-Kronrod-Patterson, best base (base: mean) | 40 % target |")
+    print("|---|---|---|---|---|" + "---|" * len(safeties) + "---|---|---|---|---|")
     for name in args.sets.split(","):
         if name == "bundled":
             from attribkit.demo import load_demo_model
@@ -204,7 +240,8 @@ def main():
                 perfect, _ = replay(spline, difference, limit, 1e9, truth)
                 others = (doubling_cost(spline, difference, truth, limit),
                           four_at_a_time_cost(spline, difference, truth, limit))
-                rows.append((gap_n, score_n, replays, (perfect,) + others))
+                rows.append((gap_n, score_n, replays, (perfect,) + others,
+                             patterson_costs(spline, difference, truth, limit)))
             gap_n = np.array([r[0] for r in rows])
             score_n = np.array([r[1] for r in rows])
             cells = []
@@ -213,10 +250,14 @@ def main():
                 off = sum(r[2][k][1] for r in rows)
                 cells.append(f"{used.mean():.1f} ({off})")
             perfect = np.mean([r[3] for r in rows], axis=0)
+            patterson = dict(zip(PATTERSON_BASES, np.mean([r[4] for r in rows], axis=0)))
+            best = min(patterson, key=patterson.get)
             target = 0.6 * max(gap_n.max(), score_n.max())
             print(f"| {name} | {output} | {len(rows)} | {gap_n.mean():.1f} ({gap_n.max():g}) | "
                   f"{score_n.mean():.1f} ({score_n.max():g}) | " + " | ".join(cells) + " | "
-                  + " | ".join(f"{cost:.1f}" for cost in perfect) + f" | {target:.1f} |", flush=True)
+                  + " | ".join(f"{cost:.1f}" for cost in perfect)
+                  + f" | {patterson[best]:.1f} ({', '.join(f'{b}: {c:.1f}' for b, c in patterson.items())})"
+                  + f" | {target:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

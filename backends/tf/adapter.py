@@ -41,9 +41,10 @@ tf = import_tensorflow()
 CallFn = Callable[[Any, Any, Any], Any]
 _PROBABILITY_ACTIVATIONS = ("sigmoid", "softmax")
 #: float32 values a Hugging Face TF model's compiled forward and backward pass keeps per hidden unit, token and
-#: layer, and per head, pair of tokens and layer: the measured peak of a pass on all-MiniLM-L6-v2 (8-512 tokens,
-#: ``benchmarks/bench_activation_memory.py --backend tf``), rounded up (docs/backend-tf.md, Memory).
-TF_HIDDEN_VALUES = 25.0
+#: layer, and per head, pair of tokens and layer: the measured peak of a pass of BERT (all-MiniLM-L6-v2), DistilBERT
+#: and RoBERTa at MiniLM's sizes (8-512 tokens, ``benchmarks/bench_activation_memory.py --backend tf
+#: --architecture ...``), the most of the three, rounded up (docs/backend-tf.md, Memory).
+TF_HIDDEN_VALUES = 27.0
 TF_ATTENTION_VALUES = 1.6
 
 
