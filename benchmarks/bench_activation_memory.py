@@ -26,12 +26,14 @@ already holds and the figures come out low and irregular;
 ``--architecture distilbert`` or ``roberta`` measures that architecture
 instead, built from its config at MiniLM's sizes (6 layers, 384 hidden, 12
 heads, 1,536 feed-forward) with seeded random weights: the memory of a pass
-depends on the shapes, not on the weights.
+depends on the shapes, not on the weights. ``--attention eager`` loads the
+PyTorch model with eager attention, which keeps the attention matrices for
+the backward pass (the default, ``sdpa``, recomputes them).
 
 Usage::
 
     python benchmarks/bench_activation_memory.py [--lengths 40,128,512] [--rows 1,8,32] [--threads 1] \
-        [--backend torch|tf] [--architecture bert|distilbert|roberta]
+        [--backend torch|tf] [--architecture bert|distilbert|roberta] [--attention sdpa|eager]
 """
 from __future__ import annotations
 
@@ -53,16 +55,18 @@ MINILM_SIZES = {
 }
 
 
-def load_model(architecture, framework):
-    """A 2-class sequence classifier: MiniLM's weights for ``bert``, else built from a config at its sizes."""
+def load_model(architecture, framework, attention=None):
+    """A 2-class sequence classifier: MiniLM's weights for ``bert``, else built from a config at its sizes;
+    ``attention``: the PyTorch attention implementation (default: the library's)."""
     import transformers
 
     sys.path.insert(0, HERE)
     from bench_ig_speed import minilm_path
 
     prefix = "TF" if framework == "tf" else ""
+    extra = {"attn_implementation": attention} if attention else {}
     if architecture == "bert":
-        extra = {"from_pt": True} if framework == "tf" else {}
+        extra = {"from_pt": True} if framework == "tf" else extra
         return getattr(transformers, prefix + "BertForSequenceClassification").from_pretrained(
             minilm_path(), num_labels=2, **extra)
     config = transformers.AutoConfig.for_model(architecture, num_labels=2, **MINILM_SIZES[architecture])
@@ -70,10 +74,10 @@ def load_model(architecture, framework):
             "roberta": "RobertaForSequenceClassification"}[architecture]
     if framework == "tf":
         return getattr(transformers, prefix + name)(config)
-    return getattr(transformers, name)._from_config(config)  # the default attention implementation, as loaded
+    return getattr(transformers, name)._from_config(config, **extra)
 
 
-def worker(length, rows, threads, architecture):
+def worker(length, rows, threads, architecture, attention):
     os.environ.setdefault("USE_TF", "0")
     import torch
     from transformers.utils import logging
@@ -84,7 +88,7 @@ def worker(length, rows, threads, architecture):
     logging.set_verbosity_error()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = load_model(architecture, "torch").eval()
+    model = load_model(architecture, "torch", attention).eval()
     embeddings = model.base_model.embeddings
 
     def one_pass(k):
@@ -111,7 +115,7 @@ def worker(length, rows, threads, architecture):
     report(size, length, rows, (rss_mb("VmHWM") - before) / rows, seconds)
 
 
-def tf_worker(length, rows, threads, architecture):
+def tf_worker(length, rows, threads, architecture, attention):
     import numpy as np
 
     sys.path.insert(0, HERE)
@@ -177,10 +181,12 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=("torch", "tf"), default="torch")
     parser.add_argument("--architecture", choices=("bert", "distilbert", "roberta"), default="bert")
+    parser.add_argument("--attention", choices=("sdpa", "eager"), help="PyTorch's attention (default: the library's)")
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads, args.architecture)
+        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads, args.architecture,
+                                                               args.attention)
     print("| tokens | rows per pass | measured MB per row | float32 values per hidden unit, token and layer | "
           "estimate MB per row | estimate / measured | ms per row |")
     print("|---|---|---|---|---|---|---|")
@@ -190,7 +196,8 @@ def main():
                                TF_USE_LEGACY_KERAS="1", USE_TF="1" if args.backend == "tf" else "0")
             done = subprocess.run([sys.executable, __file__, "--worker", str(length), str(rows),
                                    "--threads", str(args.threads), "--backend", args.backend,
-                                   "--architecture", args.architecture],
+                                   "--architecture", args.architecture]
+                                  + (["--attention", args.attention] if args.attention else []),
                                   capture_output=True, text=True, env=environment)
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if not lines:
