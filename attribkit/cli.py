@@ -547,8 +547,9 @@ def methods(as_json: bool, markdown: bool) -> None:
 
     table = Table(title="attribkit methods", caption=f"{OWN} the backend's own   {SHARED} written once for every backend",
                   show_lines=True)
-    for column in header:
-        table.add_column(escape(column), overflow="fold", justify="center" if column in backends else "left")
+    for column in header:  # a method's name is typed after --method: never broken over lines
+        table.add_column(escape(column), overflow="fold", no_wrap=column == "method",
+                         justify="center" if column in backends else "left")
     for row in rows:
         table.add_row(*(escape(cell) for cell in row))
     shared = Table(title="the pipeline's options, for every method and backend "

@@ -33,3 +33,15 @@ def test_attribkit_methods_also_lists_the_options_every_method_takes(cli):
         row = next((line for line in lines if re.search(rf"│ {option.name} +│", line)), None)
         assert row is not None, f"{option.name} is not listed"
         assert repr(option.default) in row and option.description[:40] in row
+
+
+def test_attribkit_methods_keeps_each_method_name_whole_in_a_narrow_terminal(cli):
+    """A method's name is what users type after --method: in a 100-column terminal each one stays on one line
+    of the table, where it can be read and copied."""
+    from attribkit.plugins import get_host
+
+    done = cli("methods", env={"COLUMNS": "100"})
+    assert done.exit_code == 0, done.output
+    first_cells = [line.split("│")[1].strip() for line in done.output.splitlines() if line.startswith("│")]
+    for name in {spec.name for spec in get_host().methods.values()}:
+        assert name in first_cells, f"{name!r} is broken over lines in a 100-column terminal"
