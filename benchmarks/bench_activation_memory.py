@@ -115,7 +115,7 @@ def worker(length, rows, threads, architecture, attention):
     report(size, length, rows, (rss_mb("VmHWM") - before) / rows, seconds)
 
 
-def tf_worker(length, rows, threads, architecture, attention):
+def tf_worker(length, rows, threads, architecture):
     import numpy as np
 
     sys.path.insert(0, HERE)
@@ -184,9 +184,12 @@ def main():
     parser.add_argument("--attention", choices=("sdpa", "eager"), help="PyTorch's attention (default: the library's)")
     parser.add_argument("--worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.attention and args.backend == "tf":
+        parser.error("--attention is PyTorch's: TensorFlow's Hugging Face models have one attention")
     if args.worker:
-        return (tf_worker if args.backend == "tf" else worker)(*args.worker, args.threads, args.architecture,
-                                                               args.attention)
+        if args.backend == "tf":
+            return tf_worker(*args.worker, args.threads, args.architecture)
+        return worker(*args.worker, args.threads, args.architecture, args.attention)
     print("| tokens | rows per pass | measured MB per row | float32 values per hidden unit, token and layer | "
           "estimate MB per row | estimate / measured | ms per row |")
     print("|---|---|---|---|---|---|---|")
