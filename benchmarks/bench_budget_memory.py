@@ -19,6 +19,10 @@ Usage::
     python benchmarks/bench_budget_memory.py                      # budget 64 MB, 2 threads
     python benchmarks/bench_budget_memory.py --budgets 16,64,256 --threads 1 --repeats 3
     python benchmarks/bench_budget_memory.py --backend tf --steps 50 --returns scores --allocators default
+    python benchmarks/bench_budget_memory.py --long 128 --steps auto --allocators default   # 64 x 128 tokens
+
+``--long N`` explains 64 texts of ``N`` tokens instead (eight held-out reviews
+joined, cut at ``N`` tokens with ``max_length``).
 
 Linux only (``/proc/self/status`` and ``clear_refs``).
 """
@@ -32,10 +36,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+#: Texts with ``--long``.
+LONG_TEXTS = 64
 ALLOCATORS = {"glibc default": {}, "MALLOC_TRIM_THRESHOLD_=0": {"MALLOC_TRIM_THRESHOLD_": "0"}}
 
 
-def worker(budget, n_steps, attributions, threads, backend):
+def worker(budget, n_steps, attributions, threads, backend, long):
     import attribkit
     from attribkit.demo import load_demo_model
 
@@ -55,6 +61,9 @@ def worker(budget, n_steps, attributions, threads, backend):
     model, tokenizer = load_demo_model(backend)
     texts = heldout_reviews(10_000)
     options = dict(n_steps=n_steps, memory_budget_mb=budget, return_attributions=attributions, backend=backend)
+    if long:
+        texts = [" ".join(texts[(8 * i + k) % len(texts)] for k in range(8)) for i in range(LONG_TEXTS)]
+        options["max_length"] = long
     loaded = rss_mb("VmRSS")
     attribkit.explain(model, tokenizer, texts[:1], **options)
     warm = rss_mb("VmRSS")
@@ -67,9 +76,9 @@ def worker(budget, n_steps, attributions, threads, backend):
                                   "after": rss_mb("VmRSS"), "seconds": seconds}))
 
 
-def measure(budget, n_steps, attributions, threads, environment, backend):
+def measure(budget, n_steps, attributions, threads, environment, backend, long):
     command = [sys.executable, __file__, "--worker", str(budget), str(n_steps), str(int(attributions)),
-               "--threads", str(threads), "--backend", backend]
+               "--threads", str(threads), "--backend", backend, "--long", str(long)]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), USE_TF="1" if backend == "tf" else "0",
                TF_CPP_MIN_LOG_LEVEL="3", TF_USE_LEGACY_KERAS="1", **environment)
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -90,16 +99,19 @@ def main():
     parser.add_argument("--returns", default="scores,attributions", help="scores, attributions or both")
     parser.add_argument("--allocators", default="default,trim", help="default (glibc's), trim "
                         "(MALLOC_TRIM_THRESHOLD_=0) or both")
+    parser.add_argument("--long", type=int, default=0, help=f"explain {LONG_TEXTS} texts of this many tokens "
+                        "instead of the held-out reviews")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         budget, n_steps, attributions = args.worker
         return worker(float(budget), n_steps if n_steps == "auto" else int(n_steps), attributions == "1",
-                      args.threads, args.backend)
+                      args.threads, args.backend, args.long)
     returns = [kind == "attributions" for kind in args.returns.split(",")]
     allocators = [name for name, key in zip(ALLOCATORS, ("default", "trim")) if key in args.allocators.split(",")]
 
-    print(f"Peak resident memory of one explain call of the bundled model's held-out reviews, above the warm "
+    texts = f"{LONG_TEXTS} texts of {args.long} tokens" if args.long else "held-out reviews"
+    print(f"Peak resident memory of one explain call of the bundled model's {texts}, above the warm "
           f"process (MB), {args.backend} backend, {args.threads} thread(s), median of {args.repeats} fresh "
           f"process(es)\n")
     print("| budget MB | n_steps | returns | allocator | texts | loaded / warm MB | peak above warm | "
@@ -110,7 +122,8 @@ def main():
             for attributions in returns:
                 for allocator in allocators:
                     environment = ALLOCATORS[allocator]
-                    runs = sorted((measure(budget, n_steps, attributions, args.threads, environment, args.backend)
+                    runs = sorted((measure(budget, n_steps, attributions, args.threads, environment, args.backend,
+                                           args.long)
                                    for _ in range(args.repeats)), key=lambda r: r["peak"] - r["warm"])
                     r = runs[len(runs) // 2]
                     above = r["peak"] - r["warm"]

@@ -91,6 +91,14 @@ def test_a_path_that_cannot_meet_the_tolerance_stops_at_the_finest_panels():
     assert path.done and not path.met and path.steps == len(evaluated) <= steps.GRID + 1
 
 
+def test_the_estimate_is_the_weighted_sum_of_the_points_values():
+    """What lets a text that gave up its per-dimension values be evaluated again at its final points."""
+    path, evaluated = integrate(lambda a: np.exp(3 * a) / (1 + 40 * (a - 0.6) ** 2), 1e-5, 1.0)
+    weights = path.weights()
+    assert sorted(weights) == sorted(evaluated) and sum(weights.values()) == pytest.approx(1.0, abs=1e-12)
+    assert sum(w * path.values[p] for p, w in weights.items()) == pytest.approx(path.estimate, abs=1e-12)
+
+
 @pytest.mark.parametrize("bad", ["fast", 0, -3, 2.5, True, 10_001])
 def test_bad_n_steps_are_refused(bad):
     import attribkit
@@ -125,8 +133,9 @@ def torch_model(tmp_path_factory):
     torch.set_num_threads(threads)
 
 
-def captum_reference(model, tokenizer, text, output, target, n_steps=1000):
-    """Token scores of raw Captum ``LayerIntegratedGradients`` (Gauss-Legendre) with the pad baseline."""
+def captum_reference(model, tokenizer, text, output, target, n_steps=1000, per_dimension=False):
+    """Token scores (``(n, d)`` attributions with ``per_dimension``) of raw Captum ``LayerIntegratedGradients``
+    (Gauss-Legendre) with the pad baseline."""
     import torch
     from captum.attr import LayerIntegratedGradients
 
@@ -139,7 +148,8 @@ def captum_reference(model, tokenizer, text, output, target, n_steps=1000):
         return torch.softmax(logits, -1) if output == "probability" else logits
 
     lig = LayerIntegratedGradients(forward, model.bert.embeddings)
-    return lig.attribute(ids, baselines=baseline, target=target, n_steps=n_steps).sum(-1)[0].detach().numpy()
+    attributions = lig.attribute(ids, baselines=baseline, target=target, n_steps=n_steps)[0].detach().numpy()
+    return attributions if per_dimension else attributions.sum(-1)
 
 
 @pytest.mark.parametrize("output", ["probability", "logit"])
@@ -209,6 +219,29 @@ def test_a_tighter_tolerance_takes_more_steps_and_holds(torch_model):
     assert loose.completeness_gap <= 0.05 * abs(loose.output_difference)
 
 
+def test_per_dimension_attributions_with_auto_equal_the_reference_whatever_the_memory_budget(torch_model):
+    """``return_attributions=True``: the ``(n, d)`` values sum to the scores auto gives without them and equal a
+    1,000-step Captum reference; under a budget too small to keep each point's values (the texts are evaluated
+    again at their final points) they are the same."""
+    import attribkit
+
+    model, tokenizer = torch_model
+    scores_only = attribkit.explain(model, tokenizer, TEXTS, n_steps="auto")
+    kept = attribkit.explain(model, tokenizer, TEXTS, n_steps="auto", return_attributions=True)
+    again = attribkit.explain(model, tokenizer, TEXTS, n_steps="auto", return_attributions=True,
+                              memory_budget_mb=0.05)
+    for alone, explanation, tight in zip(scores_only, kept, again):
+        difference = abs(explanation.output_difference)
+        assert explanation.attributions.shape == (len(explanation), model.config.hidden_size)
+        np.testing.assert_allclose(explanation.scores, alone.scores, atol=1e-12)
+        np.testing.assert_allclose(explanation.attributions.sum(axis=-1), explanation.scores, atol=1e-6)
+        np.testing.assert_allclose(tight.attributions, explanation.attributions, atol=1e-6)
+        assert tight.method.params["steps"] == explanation.method.params["steps"]
+        reference = captum_reference(model, tokenizer, explanation.text, "probability", explanation.target.index,
+                                     per_dimension=True)
+        assert np.max(np.abs(explanation.attributions - reference)) <= 0.01 * difference
+
+
 def test_fixed_steps_are_captum_as_before(torch_model):
     import attribkit
 
@@ -266,7 +299,8 @@ config = transformers.BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_
 model = transformers.BertForSequenceClassification(config).eval()
 text = " ".join(words[i % 6] for i in range(510))
 steps = int(sys.argv[3]) if sys.argv[3].isdigit() else sys.argv[3]
-run = lambda: attribkit.explain(model, tokenizer, text, n_steps=steps, memory_budget_mb=float(sys.argv[1]))
+run = lambda: attribkit.explain(model, tokenizer, text, n_steps=steps, memory_budget_mb=float(sys.argv[1]),
+                                return_attributions=sys.argv[4] == "attributions")
 run()  # warm-up: the model's own buffers and the allocator's first pages
 
 def status(field):
@@ -281,22 +315,24 @@ print(json.dumps({"peak_above_mb": status("VmHWM") - before}))
 """
 
 
-def peak_above_loaded(budget_mb, n_steps, folder):
-    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(budget_mb), str(folder), str(n_steps)],
+def peak_above_loaded(budget_mb, n_steps, folder, keep="scores"):
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, str(budget_mb), str(folder), str(n_steps), keep],
                           capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])["peak_above_mb"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
-@pytest.mark.parametrize("n_steps", [32, "auto"])
-def test_a_small_memory_budget_holds_as_peak_resident_memory(tmp_path, n_steps):
+@pytest.mark.parametrize("n_steps, keep", [(32, "scores"), ("auto", "scores"), ("auto", "attributions")])
+def test_a_small_memory_budget_holds_as_peak_resident_memory(tmp_path, n_steps, keep):
     """One 512-token text: 32 rows of its activations take about 90 MB; with a 4 MB budget (one row per pass)
-    the peak resident memory of the explanation stays within the budget plus the allocator's slack."""
+    the peak resident memory of the explanation stays within the budget plus the allocator's slack. With
+    ``return_attributions`` and auto that includes the per-dimension values of every point (about 250 kB
+    each in float64; the text needs more than 100 points)."""
     pytest.importorskip("torch")
     pytest.importorskip("transformers")
     roomy = peak_above_loaded(1000, 32, tmp_path)
-    tight = peak_above_loaded(4, n_steps, tmp_path)
+    tight = peak_above_loaded(4, n_steps, tmp_path, keep)
     assert roomy > 40  # the measurement sees a pass's activations
     assert tight <= 4 + 8
 

@@ -305,7 +305,7 @@ class Pipeline:
             passes=1 if method.sampling else self.n_steps, memory_bytes=self.memory_bytes,
             threads=self.adapter.threads, max_buckets=self.adapter.max_buckets, batch_size=self.request.batch_size,
             rows_per_pass=options.get("internal_batch_size"), alone=method.sampling,
-            whole_passes=self.adapter.whole_passes, path_copies=0.0 if self.refined else method.path_copies)
+            whole_passes=self.adapter.whole_passes, path_copies=self.path_copies(method))
         failures: List[AttribkitError] = []
         for group in plan([self.padded_length(p) for p in pieces], self.adapter.size, budget):
             chunk = [pieces[i] for i in group.items]
@@ -326,6 +326,13 @@ class Pipeline:
                         failures.append(error)
         if pieces and len(failures) == len(pieces) and len({str(f) for f in failures}) == 1:
             raise failures[0]  # every text failed the same way: the request, not a text, is at fault
+
+    def path_copies(self, method: MethodSpec) -> float:
+        """float32 copies of its path points a call keeps (:attr:`Budget.path_copies`): the method's own with
+        fixed steps; with auto, room for the per-dimension values ``return_attributions`` keeps."""
+        if not self.refined:
+            return method.path_copies
+        return steps.KEPT_COPIES if self.options.get("return_attributions") else 0.0
 
     def run_method(self, chunk: List[Piece], group: Group, items: List[Item]) -> None:
         """The method on one group (refined level by level for ``n_steps="auto"``)."""
@@ -349,11 +356,18 @@ class Pipeline:
     def refine(self, chunk: List[Piece], group: Group, task: Task, items: List[Item]) -> None:
         """``n_steps="auto"``: adaptive Simpson quadrature per text (:mod:`attribkit.pipeline.steps`). Each
         round gives the method, as rows of its calls, each text once per point its panels still lack (a
-        call holds at most a pass's rows), until each text's gap and error are within its tolerance."""
+        call holds at most a pass's rows), until each text's gap and error are within its tolerance.
+
+        With ``return_attributions`` the per-dimension values of the points are kept
+        (:class:`~attribkit.pipeline.steps.KeptValues`) within what the group's passes leave of the memory
+        budget; a text whose values do not fit is evaluated again at its final points."""
         differences = task.output_differences()
         tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
         paths = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
-        keep = bool(self.options.get("return_attributions"))
+        kept = None
+        if self.options.get("return_attributions"):
+            passes = group.max_rows * self.adapter.size.activation_bytes(group.length)
+            kept = steps.KeptValues.empty(len(paths), max(0.0, self.memory_bytes - passes))
         per_call = max(1, task.max_rows)  # a call holds at most a pass's rows
         while True:
             wanted = [(row, position) for row, path in enumerate(paths) if not path.done
@@ -361,15 +375,23 @@ class Pipeline:
             if not wanted:
                 break
             for start in range(0, len(wanted), per_call):
-                self.evaluate(task, paths, wanted[start:start + per_call], keep)
+                self.evaluate(task, paths, wanted[start:start + per_call], kept)
             for row, path in enumerate(paths):
-                if not path.done:
-                    path.update(float(differences[row]))
-        estimates = np.zeros(task.input_ids.shape + paths[0].estimate.shape[1:])  # (B, L, d) or (B, L)
+                if not path.done and path.update(float(differences[row])) and kept is not None:
+                    kept.finish(row, path.weights())
+            if kept is not None:
+                kept.fit()
+        scores = np.zeros(task.input_ids.shape)
         for row, path in enumerate(paths):
-            estimates[row, task.positions[row]] = path.estimate
-        result = MethodResult(**{"attributions" if keep else "scores": estimates}, completeness=True)
-        self.collect(chunk, task, result, items)
+            scores[row, task.positions[row]] = path.estimate
+        attributions = None
+        if kept is not None:
+            for row in kept.given_up:
+                kept.sums[row] = self.evaluate_again(task, row, paths[row].weights())
+            attributions = np.zeros(task.input_ids.shape + kept.sums[0].shape[1:])
+            for row, total in enumerate(kept.sums):
+                attributions[row, task.positions[row]] = total
+        self.collect(chunk, task, MethodResult(attributions, scores=scores, completeness=True), items)
         for piece, path in zip(chunk, paths):
             piece.params = dict(piece.params, n_steps=steps.AUTO, steps=path.steps, tolerance=tolerance,
                                 gap=path.gap, integration="adaptive-simpson")
@@ -378,19 +400,31 @@ class Pipeline:
                                                             limit=path.limit),)
 
     def evaluate(self, task: Task, paths: List[steps.Refinement], wanted: List[Tuple[int, int]],
-                 keep: bool) -> None:
+                 kept: Optional[steps.KeptValues]) -> None:
         """One call of the method on ``(row, position)`` pairs: each pair a row of the call (its text at
-        that point of its path); each path gets its values."""
-        rows = [row for row, _ in wanted]
+        that point of its path); each path gets its token scores there, ``kept`` the per-dimension values."""
         points = np.array([[steps.alpha(position)] for _, position in wanted])
-        result = self.call(dataclasses.replace(rows_of(task, rows), alphas=points,
-                                               step_weights=np.ones_like(points), n_steps=1))
+        result = self.path_call(rows_of(task, [row for row, _ in wanted]), points, np.ones_like(points))
+        scores = result.attributions.sum(axis=-1)
+        for k, (row, position) in enumerate(wanted):
+            columns = task.positions[row]
+            paths[row].add(position, scores[k, columns])
+            if kept is not None:
+                kept.add(row, position, result.attributions[k, columns])
+
+    def evaluate_again(self, task: Task, row: int, weights: Mapping[int, float]) -> np.ndarray:
+        """Row ``row``'s per-dimension estimate, ``sum(weight x value)`` over its final points, from one call."""
+        points = np.array([[steps.alpha(position) for position in weights]])
+        result = self.path_call(rows_of(task, [row]), points, np.array([list(weights.values())]))
+        return result.attributions[0, task.positions[row]]
+
+    def path_call(self, task: Task, alphas: np.ndarray, weights: np.ndarray) -> MethodResult:
+        """The method's weighted sum of path values at ``alphas`` (``(B, m)``), per row."""
+        result = self.call(dataclasses.replace(task, alphas=alphas, step_weights=weights, n_steps=alphas.shape[1]))
         if result.attributions is None:
             raise MethodError(f"method {self.request.method.name!r} is registered with path=True but returned no "
                               "attributions for the points it was given")
-        values = result.attributions if keep else result.attributions.sum(axis=-1)
-        for k, (row, position) in enumerate(wanted):
-            paths[row].add(position, values[k, task.positions[row]])
+        return result
 
     # -- batches --------------------------------------------------------------------------------------
     def padded_length(self, piece: Piece) -> int:

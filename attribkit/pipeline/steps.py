@@ -58,6 +58,9 @@ SAFETY = 5.0
 FIXED_FALLBACK_STEPS = 50
 #: Steps the planner assumes for ``n_steps="auto"`` when it groups texts (a typical refinement, docs/speed.md).
 PLANNED_STEPS = 25
+#: With ``return_attributions=True``, the per-dimension values the planner leaves room for, in float32 copies of
+#: :data:`PLANNED_STEPS` points per text: twice a typical refinement (:class:`KeptValues`).
+KEPT_COPIES = 2.0
 CAP_WARNING = ("n_steps='auto' stopped after {steps} gradient evaluations, at its finest panels, with a "
                "completeness gap of {gap:.3g} and an error estimate of {error:.3g} for a token's score, above "
                "the tolerance of {limit:.3g}; the scores are less exact than asked")
@@ -86,6 +89,8 @@ def check_rule(n_steps: object, options: Mapping[str, Any]) -> None:
 
 
 Panel = Tuple[int, int]
+#: Boole's rule on a panel of width 1, its five points' weights: ``S2 + (S2 - S1) / 15`` written out.
+BOOLE = (7 / 90, 32 / 90, 12 / 90, 32 / 90, 7 / 90)
 
 
 def alpha(position: int) -> float:
@@ -134,6 +139,16 @@ class Refinement:
                            for half in (_halves(panel) if w >= top / 2 else (panel,))]
         return self.done
 
+    def weights(self) -> Dict[int, float]:
+        """Each point's weight in :attr:`estimate` (Boole's rule on every panel): the estimate is
+        ``sum(weight * value)`` over the points, so values not kept can be evaluated again and summed."""
+        weights: Dict[int, float] = {}
+        for panel in self.panels:
+            h = _width(panel) / GRID
+            for position, weight in zip(_five(panel), BOOLE):
+                weights[position] = weights.get(position, 0.0) + h * weight
+        return weights
+
     @property
     def met(self) -> bool:
         return self.gap is not None and self.gap <= self.limit and self.error <= self.limit
@@ -152,6 +167,57 @@ class Refinement:
         fine = h / 12 * (f[0] + 4 * f[1] + 2 * f[2] + 4 * f[3] + f[4])
         error = (fine - coarse) / 15
         return fine + error, error
+
+
+@dataclass(eq=False)
+class KeptValues:
+    """``return_attributions=True`` with auto: the per-dimension values of a group's texts along their paths.
+
+    A text's values at each point (float32 ``(n, d)``) are kept while it refines, since a panel's weights
+    change when it is cut, and summed with its final weights (:meth:`Refinement.weights`) once it is done.
+    :meth:`fit` keeps the values held within ``limit`` bytes: the texts holding the most give theirs up, and
+    are evaluated again at their final points when they are done (:attr:`given_up`), which doubles their
+    gradient evaluations but keeps the memory budget a bound.
+    """
+
+    limit: float
+    points: List[Optional[Dict[int, np.ndarray]]]
+    sums: List[Optional[np.ndarray]]
+
+    @classmethod
+    def empty(cls, texts: int, limit: float) -> "KeptValues":
+        return cls(limit, [{} for _ in range(texts)], [None] * texts)
+
+    def add(self, row: int, position: int, value: np.ndarray) -> None:
+        held = self.points[row]
+        if held is not None:
+            held[position] = np.asarray(value, dtype=np.float32)
+
+    def finish(self, row: int, weights: Mapping[int, float]) -> None:
+        """Row ``row`` is done: its weighted sum replaces its points (nothing, if it gave them up)."""
+        held = self.points[row]
+        if held is not None:
+            total = np.zeros(next(iter(held.values())).shape)
+            for position, weight in weights.items():
+                total += weight * held[position].astype(np.float64)
+            self.sums[row] = total
+        self.points[row] = None
+
+    def fit(self) -> None:
+        """Give up the values of the texts holding the most until the rest are within :attr:`limit`."""
+        held = sorted((sum(v.nbytes for v in points.values()), row)
+                      for row, points in enumerate(self.points) if points)
+        total = sum(size for size, _ in held)
+        while held and total > self.limit:
+            size, row = held.pop()
+            self.points[row] = None
+            total -= size
+
+    @property
+    def given_up(self) -> List[int]:
+        """Rows done without their sums: they gave up their values."""
+        return [row for row, (points, total) in enumerate(zip(self.points, self.sums))
+                if points is None and total is None]
 
 
 def _width(panel: Panel) -> int:
