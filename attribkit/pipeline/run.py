@@ -376,11 +376,11 @@ class Pipeline:
                 break
             for start in range(0, len(wanted), per_call):
                 self.evaluate(task, paths, wanted[start:start + per_call], kept)
+                if kept is not None:
+                    kept.fit()
             for row, path in enumerate(paths):
                 if not path.done and path.update(float(differences[row])) and kept is not None:
                     kept.finish(row, path.weights())
-            if kept is not None:
-                kept.fit()
         scores = np.zeros(task.input_ids.shape)
         for row, path in enumerate(paths):
             scores[row, task.positions[row]] = path.estimate
