@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from attribkit.errors import InputError
+from attribkit.errors import BackendUnavailable, InputError
 
 #: Seconds the hub has to answer the probe (DNS look-up included).
 PROBE_TIMEOUT_S = 3.0
@@ -123,6 +123,16 @@ def load_pretrained(load: Callable[[str, Dict[str, Any]], Tuple[Any, Any]], name
     except (OSError, ValueError, TypeError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"could not load {what} from {name_or_path!r}: {message}") from None
+
+
+def switched_off(framework: str, variables: Sequence[str], other: str) -> BackendUnavailable:
+    """The error for a backend whose framework transformers leaves out in this process: it reads
+    ``variables`` from the environment once, when it is first imported; ``other`` names another backend to use."""
+    settings = ", ".join(f"{name}={os.environ[name]}" for name in variables if name in os.environ)
+    return BackendUnavailable(
+        f"transformers has {framework} switched off in this process ({settings or 'transformers cannot use it'}), "
+        f"so it cannot load a {framework} model; unset {' and '.join(variables)} before transformers is first "
+        f"imported (in a notebook, restart the kernel), or use {other}")
 
 
 def hub_options(kwargs: Dict[str, Any]) -> Dict[str, Any]:

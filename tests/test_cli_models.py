@@ -95,6 +95,23 @@ def test_torch_command_does_not_import_tensorflow():
     assert done.stdout.rstrip().endswith("TF-ABSENT")
 
 
+@pytest.mark.parametrize("framework, setting, switched_off", [
+    ("torch", {"USE_TF": "1"}, "PyTorch"), ("tf", {"USE_TF": "0"}, "TensorFlow"), ("tf", {"USE_TORCH": "1"}, "TensorFlow")])
+def test_a_framework_that_transformers_was_told_to_leave_out_gets_one_line_that_says_so(framework, setting,
+                                                                                        switched_off):
+    """transformers reads ``USE_TF`` and ``USE_TORCH`` when it is imported and then refuses the other framework's
+    classes with a page of advice; the command says in one line which setting stops which backend."""
+    pytest.importorskip("tensorflow" if framework == "tf" else "torch")
+    environment = {k: v for k, v in os.environ.items() if k not in ("USE_TF", "USE_TORCH")}
+    done = subprocess.run([sys.executable, "-m", "attribkit.cli", "explain", "--framework", framework, "A dull film"],
+                          capture_output=True, text=True, env={**environment, **setting}, timeout=300)
+    name, value = next(iter(setting.items()))
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"error: transformers has {switched_off} switched off in this process "
+                                  f"({name}={value})") and done.stderr.count("\n") == 1
+    assert "unset USE_TF and USE_TORCH" in done.stderr
+
+
 @pytest.mark.parametrize("framework", ["tf", "torch"])
 def test_a_command_prints_nothing_but_the_explanation(framework, tmp_path):
     """TensorFlow's C++ notices, the CUDA probe and transformers' notices stay hidden; ``--verbose`` shows them."""

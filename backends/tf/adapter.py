@@ -30,7 +30,7 @@ import numpy as np
 
 from attribkit.backend import Backend
 from attribkit.errors import InputError, ModelError
-from attribkit.hub import hub_options, load_pretrained
+from attribkit.hub import hub_options, load_pretrained, switched_off
 from attribkit.pipeline import ModelAdapter, ModelSize, Option, OutputForm, is_hugging_face_model, position_limit
 from attribkit.pipeline.encoding import SIDES
 from attribkit.results import ModelInfo
@@ -422,7 +422,10 @@ def _has_pytorch_weights(name_or_path: str, error: Exception) -> bool:
 
 def _load_tf_model(name_or_path: str, kwargs: dict) -> Tuple[Any, Any]:
     from transformers import AutoTokenizer
+    from transformers.utils import is_tf_available
 
+    if not is_tf_available():
+        raise switched_off("TensorFlow", ("USE_TF", "USE_TORCH"), "the PyTorch backend (backend='torch', --framework torch)")
     return _tf_model(name_or_path, kwargs), AutoTokenizer.from_pretrained(name_or_path, **hub_options(kwargs))
 
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from attribkit.backend import Backend
 from attribkit.errors import InputError, ModelError
-from attribkit.hub import has_safetensors, hub_options, load_pretrained
+from attribkit.hub import has_safetensors, hub_options, load_pretrained, switched_off
 from attribkit.pipeline import (
     ModelAdapter, ModelSize, Option, OutputForm, default_memory_bytes, is_hugging_face_model, position_limit,
 )
@@ -367,7 +367,10 @@ class TorchBackend(Backend):
         """``AutoModelForSequenceClassification`` and ``AutoTokenizer`` from a local path or the hub."""
         def load(path: str, options: dict) -> Tuple[Any, Any]:
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers.utils import is_torch_available
 
+            if not is_torch_available():
+                raise switched_off("PyTorch", ("USE_TF", "USE_TORCH"), "the TensorFlow backend (backend='tf', --framework tf)")
             tokenizer = AutoTokenizer.from_pretrained(path, **hub_options(options))
             if has_safetensors(path):
                 options.setdefault("use_safetensors", True)
