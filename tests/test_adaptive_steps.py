@@ -273,12 +273,15 @@ def test_auto_on_the_tf_backend_equals_the_torch_reference(torch_model, tmp_path
     model, tokenizer = torch_model
     model.save_pretrained(tmp_path)
     tf_model = TFBertForSequenceClassification.from_pretrained(tmp_path, from_pt=True)
-    for explanation in attribkit.explain(tf_model, tokenizer, TEXTS[:2], backend="tf", n_steps="auto"):
+    for explanation in attribkit.explain(tf_model, tokenizer, TEXTS[:2], backend="tf", n_steps="auto",
+                                         return_attributions=True):
         difference = abs(explanation.output_difference)
         assert explanation.method.params["n_steps"] == "auto"
         assert explanation.completeness_gap <= 0.01 * difference
-        reference = captum_reference(model, tokenizer, explanation.text, "probability", explanation.target.index)
-        assert np.max(np.abs(explanation.scores - reference)) <= 0.01 * difference + 1e-5
+        reference = captum_reference(model, tokenizer, explanation.text, "probability", explanation.target.index,
+                                     per_dimension=True)
+        assert np.max(np.abs(explanation.scores - reference.sum(-1))) <= 0.01 * difference + 1e-5
+        assert np.max(np.abs(explanation.attributions - reference)) <= 0.01 * difference + 1e-5
 
 
 # -- the memory budget -------------------------------------------------------------------------------------------
