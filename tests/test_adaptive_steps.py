@@ -182,6 +182,17 @@ def test_a_fixed_rule_with_auto_steps_is_refused(torch_model, cli):
     assert fixed.method.params["integration"] == "riemann_left"
 
 
+def test_a_tolerance_with_fixed_steps_is_refused_rather_than_ignored(torch_model, cli):
+    import attribkit
+
+    result = cli("explain", "-O", "tolerance=0.05", "a text")
+    assert result.exit_code != 0 and "tolerance=0.05 is the completeness gap n_steps='auto' refines to" in result.stderr
+    model, tokenizer = torch_model
+    with pytest.raises(InputError, match=r"with a fixed n_steps=20 it would be ignored\. Pass n_steps='auto'"):
+        attribkit.explain(model, tokenizer, TEXTS[0], n_steps=20, tolerance=0.05)
+    assert attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto", tolerance=0.05).method.params["tolerance"] == 0.05
+
+
 def test_a_text_in_sliding_windows_records_all_its_windows(torch_model):
     import attribkit
 

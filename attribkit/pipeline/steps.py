@@ -81,11 +81,16 @@ def check_n_steps(n_steps: object, maximum: int) -> None:
 
 def check_rule(n_steps: object, options: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` with what to pass when a path method is given ``n_steps="auto"`` together with
-    ``integration=``, the rule of a fixed count."""
+    ``integration=``, the rule of a fixed count, or a fixed count together with ``tolerance=``, which only
+    ``"auto"`` reads."""
     if n_steps == AUTO and "integration" in options:
         raise ValueError(f"integration={options['integration']!r} chooses the rule of a fixed n_steps; "
                          "n_steps='auto' integrates by adaptive Simpson quadrature (docs/speed.md). Pass a number "
                          "of steps with integration=, or leave integration out")
+    if n_steps != AUTO and "tolerance" in options:
+        raise ValueError(f"tolerance={options['tolerance']!r} is the completeness gap n_steps='auto' refines to; "
+                         f"with a fixed n_steps={n_steps!r} it would be ignored. Pass n_steps='auto' (--n-steps auto) "
+                         "with it, or leave tolerance out")
 
 
 Panel = Tuple[int, int]
