@@ -253,6 +253,26 @@ def test_per_dimension_attributions_with_auto_equal_the_reference_whatever_the_m
         assert np.max(np.abs(explanation.attributions - reference)) <= 0.01 * difference
 
 
+def test_per_dimension_attributions_cost_no_extra_evaluations_when_the_user_fixes_the_passes(torch_model):
+    """With ``internal_batch_size`` the passes are the user's choice, outside the budget: the kept values get the
+    whole budget, so a budget smaller than the user's passes does not make each text be evaluated twice."""
+    import attribkit
+
+    model, tokenizer = torch_model
+    rows = []
+    hook = model.bert.encoder.register_forward_hook(lambda module, inputs, output: rows.append(len(inputs[0])))
+    try:
+        counts = []
+        for keep in (False, True):
+            rows.clear()
+            attribkit.explain(model, tokenizer, TEXTS, n_steps="auto", internal_batch_size=64,
+                              memory_budget_mb=0.5, return_attributions=keep)
+            counts.append(sum(rows))
+    finally:
+        hook.remove()
+    assert counts[1] == counts[0]
+
+
 def test_fixed_steps_are_captum_as_before(torch_model):
     import attribkit
 

@@ -140,7 +140,9 @@ class Budget:
         whole_passes: every pass of a call holds a step of each of its texts (Captum
             does this; alibi cuts its flat list of path points into passes).
         path_copies: float32 copies of every point of its paths a call keeps until it ends (alibi keeps the
-            points, their gradients and their sums; 0 when passes keep nothing between them, as Captum's).
+            points, their gradients and their sums; ``n_steps="auto"`` with ``return_attributions`` each
+            point's per-dimension values, :data:`attribkit.pipeline.steps.KEPT_COPIES`; 0 when passes keep
+            nothing between them, as Captum's).
             They share the memory budget with the passes: at most half of it, the passes get the rest.
     """
 

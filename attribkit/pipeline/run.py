@@ -360,13 +360,15 @@ class Pipeline:
 
         With ``return_attributions`` the per-dimension values of the points are kept
         (:class:`~attribkit.pipeline.steps.KeptValues`) within what the group's passes leave of the memory
-        budget; a text whose values do not fit is evaluated again at its final points."""
+        budget (all of it when ``internal_batch_size`` fixes the passes); a text whose values do not fit is
+        evaluated again at its final points."""
         differences = task.output_differences()
         tolerance = self.options.get("tolerance", steps.DEFAULT_TOLERANCE)
         paths = [steps.Refinement(steps.limit_for(d, tolerance)) for d in differences]
         kept = None
         if self.options.get("return_attributions"):
-            passes = group.max_rows * self.adapter.size.activation_bytes(group.length)
+            passes = 0 if self.options.get("internal_batch_size") else \
+                group.max_rows * self.adapter.size.activation_bytes(group.length)
             kept = steps.KeptValues.empty(len(paths), max(0.0, self.memory_bytes - passes))
         per_call = max(1, task.max_rows)  # a call holds at most a pass's rows
         while True:
