@@ -227,7 +227,9 @@ def check_seed(subject: Subject) -> None:
 def check_path_points(subject: Subject) -> None:
     """A path method (registered with ``path=True``) evaluates the points it is given, row by row:
     ``n_steps="auto"`` brings every text's gap within its tolerance, and its scores equal the method's own
-    integral with 200 steps to within 1 % of ``|F(x) - F(baseline)|``."""
+    integral with 200 steps to within 1 % of ``|F(x) - F(baseline)|``; with ``return_attributions`` under a
+    budget too small to keep each point's values, each text is evaluated again at all its points in one row,
+    weighted by ``task.step_weights``, and its attributions sum to the same scores."""
     if not get_host().method(subject.backend_name(), subject.method_name()).path:
         return
     tolerance = 1e-3
@@ -243,6 +245,14 @@ def check_path_points(subject: Subject) -> None:
         assert worst <= 1e-2 * difference + 1e-6, (
             f"{refined.text!r}: n_steps='auto' scores differ from 200 fixed steps by {worst:.3g} (|F(x) - F(b)| = "
             f"{difference:.3g})")
+    weighted = subject.explain(list(subject.texts), n_steps="auto", tolerance=tolerance, return_attributions=True,
+                               memory_budget_mb=0.001)
+    for refined, again in zip(auto, weighted):
+        worst = float(np.max(np.abs(again.attributions.sum(axis=-1) - refined.scores)))
+        assert worst <= 1e-4 * abs(refined.output_difference) + 1e-6, (
+            f"{refined.text!r}: evaluated again at all its points in one row, the attributions sum to scores "
+            f"{worst:.3g} away from n_steps='auto' ones; does the method weight point j of row i by "
+            "task.step_weights[i, j]?")
 
 
 #: Every check, in the order :func:`check_backend` runs them.

@@ -170,6 +170,39 @@ def test_a_path_method_that_takes_one_set_of_points_for_every_row_fails_the_kit(
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
+def test_a_path_method_that_ignores_the_step_weights_fails_the_kit(torch_bert, word_tokenizer):
+    """The kit can fail: a path method that sums its points unweighted (right while each row has one point of
+    weight 1, as in auto's rounds) is caught when a text is evaluated again at all its points in one row."""
+    import dataclasses
+
+    from attribkit.methods.gradients import path_sum
+
+    def unweighted(task):
+        if task.alphas is None:  # fixed steps: Gauss-Legendre points for every row
+            nodes, weights = np.polynomial.legendre.leggauss(task.n_steps)
+            task = dataclasses.replace(task, alphas=np.tile((nodes + 1) / 2, (task.batch, 1)),
+                                       step_weights=np.tile(weights / 2, (task.batch, 1)))
+            return path_sum(task)
+        return path_sum(dataclasses.replace(task, step_weights=np.ones_like(task.step_weights)))
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register("unweighted", "torch", unweighted, path=True)
+
+    previous, host = attribkit.get_host(), PluginHost()
+    host.load_entry_points()
+    host.register(Plugin(), "unweighted")
+    reset_host(host)
+    try:
+        outcome = run_checks(Subject(torch_bert, word_tokenizer, method="unweighted", options={"n_steps": 20}))
+    finally:
+        reset_host(previous)
+    assert "task.step_weights[i, j]" in (outcome["check_path_points"] or ""), outcome
+    assert all(why is None for name, why in outcome.items() if name != "check_path_points"), outcome
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
 def test_a_plugin_method_that_keeps_its_paths_gets_calls_whose_paths_fit_the_budget(torch_bert, word_tokenizer):
     """``path_copies``: a third-party path method that keeps 5 copies of its paths (as alibi does) is given
     calls whose kept paths fit half of ``memory_budget_mb``; registered without it, one call for all texts."""
