@@ -135,6 +135,24 @@ def test_torch_backend(torch_bert, word_tokenizer, check, method):
     check(Subject(torch_bert, word_tokenizer, method=method, options={"n_steps": 20}))
 
 
+def kit_outcome_of_a_torch_path_method(function, model, tokenizer):
+    """``run_checks`` on ``function`` registered by a plugin as a torch path method (20 fixed steps)."""
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register(function.__name__, "torch", function, path=True)
+
+    previous, host = attribkit.get_host(), PluginHost()
+    host.load_entry_points()
+    host.register(Plugin(), function.__name__)
+    reset_host(host)
+    try:
+        return run_checks(Subject(model, tokenizer, method=function.__name__, options={"n_steps": 20}))
+    finally:
+        reset_host(previous)
+
+
 @pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
 def test_a_path_method_that_takes_one_set_of_points_for_every_row_fails_the_kit(torch_bert, word_tokenizer):
     """The kit can fail: a path method that reads ``task.alphas`` as one set of points for all rows (the
@@ -152,19 +170,7 @@ def test_a_path_method_that_takes_one_set_of_points_for_every_row_fails_the_kit(
         return path_sum(dataclasses.replace(task, alphas=np.tile(alphas, (task.batch, 1)),
                                             step_weights=np.tile(step_weights, (task.batch, 1))))
 
-    class Plugin:
-        @attribkit.hookimpl
-        def attribkit_register_methods(self, register):
-            register("first_rows_points", "torch", first_rows_points, path=True)
-
-    previous, host = attribkit.get_host(), PluginHost()
-    host.load_entry_points()
-    host.register(Plugin(), "first-rows-points")
-    reset_host(host)
-    try:
-        outcome = run_checks(Subject(torch_bert, word_tokenizer, method="first_rows_points", options={"n_steps": 20}))
-    finally:
-        reset_host(previous)
+    outcome = kit_outcome_of_a_torch_path_method(first_rows_points, torch_bert, word_tokenizer)
     assert outcome["check_path_points"] is not None, outcome
     assert all(why is None for name, why in outcome.items() if name != "check_path_points"), outcome
 
@@ -185,19 +191,7 @@ def test_a_path_method_that_ignores_the_step_weights_fails_the_kit(torch_bert, w
             return path_sum(task)
         return path_sum(dataclasses.replace(task, step_weights=np.ones_like(task.step_weights)))
 
-    class Plugin:
-        @attribkit.hookimpl
-        def attribkit_register_methods(self, register):
-            register("unweighted", "torch", unweighted, path=True)
-
-    previous, host = attribkit.get_host(), PluginHost()
-    host.load_entry_points()
-    host.register(Plugin(), "unweighted")
-    reset_host(host)
-    try:
-        outcome = run_checks(Subject(torch_bert, word_tokenizer, method="unweighted", options={"n_steps": 20}))
-    finally:
-        reset_host(previous)
+    outcome = kit_outcome_of_a_torch_path_method(unweighted, torch_bert, word_tokenizer)
     assert "task.step_weights[i, j]" in (outcome["check_path_points"] or ""), outcome
     assert all(why is None for name, why in outcome.items() if name != "check_path_points"), outcome
 
