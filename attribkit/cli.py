@@ -204,7 +204,8 @@ def main(context: click.Context, verbose: bool) -> None:
 @click.option("--id-column", default="id", show_default=True,
               help="The id's field or column (default id: the line number).")
 @click.option("--target", help="Class to explain: index or label name (default: the predicted class).")
-@click.option("--method", default="integrated_gradients", show_default=True, help="Attribution method (`attribkit methods` lists them, with the backends each runs on).")
+@click.option("--method", default="integrated_gradients", show_default=True,
+              help="Attribution method (`attribkit methods` lists them, with the backends each runs on).")
 @click.option("--n-steps", metavar="N|auto",
               help=f"Integration steps, or auto: each text refined until its completeness gap is under "
                    f"--option tolerance=0.01 of |F(x) - F(baseline)| (default: {DEFAULT_N_STEPS}, "

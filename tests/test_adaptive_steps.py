@@ -190,7 +190,8 @@ def test_a_tolerance_with_fixed_steps_is_refused_rather_than_ignored(torch_model
     model, tokenizer = torch_model
     with pytest.raises(InputError, match=r"with a fixed n_steps=20 it would be ignored\. Pass n_steps='auto'"):
         attribkit.explain(model, tokenizer, TEXTS[0], n_steps=20, tolerance=0.05)
-    assert attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto", tolerance=0.05).method.params["tolerance"] == 0.05
+    refined = attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto", tolerance=0.05)
+    assert refined.method.params["tolerance"] == 0.05
 
 
 def test_a_text_in_sliding_windows_records_all_its_windows(torch_model):

@@ -96,7 +96,8 @@ def test_torch_command_does_not_import_tensorflow():
 
 
 @pytest.mark.parametrize("framework, setting, switched_off", [
-    ("torch", {"USE_TF": "1"}, "PyTorch"), ("tf", {"USE_TF": "0"}, "TensorFlow"), ("tf", {"USE_TORCH": "1"}, "TensorFlow")])
+    ("torch", {"USE_TF": "1"}, "PyTorch"), ("tf", {"USE_TF": "0"}, "TensorFlow"),
+    ("tf", {"USE_TORCH": "1"}, "TensorFlow")])
 def test_a_framework_that_transformers_was_told_to_leave_out_gets_one_line_that_says_so(framework, setting,
                                                                                         switched_off):
     """transformers reads ``USE_TF`` and ``USE_TORCH`` when it is imported and then refuses the other framework's

@@ -425,7 +425,8 @@ def _load_tf_model(name_or_path: str, kwargs: dict) -> Tuple[Any, Any]:
     from transformers.utils import is_tf_available
 
     if not is_tf_available():
-        raise switched_off("TensorFlow", ("USE_TF", "USE_TORCH"), "the PyTorch backend (backend='torch', --framework torch)")
+        raise switched_off("TensorFlow", ("USE_TF", "USE_TORCH"),
+                           "the PyTorch backend (backend='torch', --framework torch)")
     return _tf_model(name_or_path, kwargs), AutoTokenizer.from_pretrained(name_or_path, **hub_options(kwargs))
 
 

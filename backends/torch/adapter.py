@@ -370,7 +370,8 @@ class TorchBackend(Backend):
             from transformers.utils import is_torch_available
 
             if not is_torch_available():
-                raise switched_off("PyTorch", ("USE_TF", "USE_TORCH"), "the TensorFlow backend (backend='tf', --framework tf)")
+                raise switched_off("PyTorch", ("USE_TF", "USE_TORCH"),
+                                   "the TensorFlow backend (backend='tf', --framework tf)")
             tokenizer = AutoTokenizer.from_pretrained(path, **hub_options(options))
             if has_safetensors(path):
                 options.setdefault("use_safetensors", True)
