@@ -102,6 +102,11 @@ def parse_extra(pairs: Sequence[str]) -> dict:
     return options
 
 
+def _named(file: str) -> str:
+    """A FILE argument as messages name it: ``-`` is standard input."""
+    return "standard input" if file == "-" else file
+
+
 def check_writable(path: Optional[str]) -> None:
     """Fail before any work is done if ``--out`` cannot be written."""
     if path is None:
@@ -349,11 +354,12 @@ def write_explained(model: Any, tokenizer: Any, source: Any, fmt: str, out: Opti
 @click.option("-o", "--out", help="Write here instead of stdout.")
 @user_errors
 def render(file: str, fmt: str, out: Optional[str]) -> None:
-    """Render explanations saved as JSON or JSON Lines.
+    """Render explanations saved as JSON or JSON Lines (FILE, or - for standard input).
 
     \b
-    Example:
+    Examples:
       attribkit render results.jsonl --format html --out report.html
+      attribkit explain --format json "Not bad at all" | attribkit render - --format html --out report.html
     """
     import attribkit
 
@@ -364,7 +370,7 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
     explanations = attribkit.iter_load(file)  # streamed: files of any size render in bounded memory
     first = next(explanations, None)
     if first is None:
-        raise InputError(f"{file} holds no explanations")
+        raise InputError(f"{_named(file)} holds no explanations")
     write_output(itertools.chain([first], explanations), fmt, out)
 
 
@@ -380,8 +386,8 @@ def render(file: str, fmt: str, out: Optional[str]) -> None:
               help="How many of the most confident mistakes to show.")
 @user_errors
 def summarize(file: str, fmt: Optional[str], out: Optional[str], top: int, min_count: int, mistakes: int) -> None:
-    """Summarise a corpus run's results: per class the words with the largest mean attribution, the most
-    confident mistakes (when gold labels were given), and the completeness gaps.
+    """Summarise a corpus run's results (FILE, or - for standard input): per class the words with the largest
+    mean attribution, the most confident mistakes (when gold labels were given), and the completeness gaps.
 
     \b
     Examples:
@@ -399,7 +405,7 @@ def summarize(file: str, fmt: Optional[str], out: Optional[str], top: int, min_c
     check_writable(out)
     result = summaries.summarize(iter_records(file), top=top, min_count=min_count, mistakes=mistakes)
     if not result.explained and not result.failed:
-        raise InputError(f"{file} holds no results")
+        raise InputError(f"{_named(file)} holds no results")
     if fmt == "terminal":
         from rich.console import Console
 

@@ -4,9 +4,10 @@ No pickle: an explanation is plain JSON that any language can read.
 """
 from __future__ import annotations
 
-import io
+import contextlib
 import json
 import os
+import sys
 from typing import Iterable, Iterator, List, Union
 
 from attribkit._files import atomic_output
@@ -101,13 +102,17 @@ def iter_load(path: PathLike) -> Iterator[Explanation]:
 
 
 def iter_records(path: PathLike) -> Iterator[Record]:
-    """The records of a corpus run's output, in order: explanations and error records."""
+    """The records of a corpus run's output, in order: explanations and error records. ``"-"`` reads standard
+    input, as the command line's ``attribkit render -`` does."""
     name = os.fspath(path)
-    try:
-        handle = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot read {name!r}: {exc.strerror or exc}") from None
-    with handle:
+    if name == "-":
+        name, opened = "standard input", contextlib.nullcontext(sys.stdin.buffer)
+    else:
+        try:
+            opened = open(path, "rb")
+        except OSError as exc:
+            raise InputError(f"cannot read {name!r}: {exc.strerror or exc}") from None
+    with opened as handle:
         first = None
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -119,8 +124,7 @@ def iter_records(path: PathLike) -> Iterator[Record]:
             if first is None:
                 first = number
                 if line.lstrip().startswith("[") or line.strip() == "{":  # one JSON document, not JSON Lines
-                    handle.seek(0)
-                    yield from _load_whole(handle, name)
+                    yield from _load_whole(raw + handle.read(), name)
                     return
             data = _parse(line, f"{name}, line {number}")
             try:
@@ -129,9 +133,9 @@ def iter_records(path: PathLike) -> Iterator[Record]:
                 raise SchemaError(f"{name}, line {number}: {exc}") from None
 
 
-def _load_whole(handle: io.BufferedReader, name: str) -> Iterator[Explanation]:
+def _load_whole(content: bytes, name: str) -> Iterator[Explanation]:
     try:
-        text = handle.read().decode("utf-8")
+        text = content.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SchemaError(f"{name}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
     data = _parse(text, name)

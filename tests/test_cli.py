@@ -37,6 +37,25 @@ def test_render_terminal_plain_when_not_a_tty(cli, saved):
     assert "\x1b[" not in result.stdout
 
 
+@pytest.mark.parametrize("layout", ["json-lines", "one-json-array"])
+def test_render_reads_standard_input(cli, saved, layout):
+    content = saved.read_text()
+    if layout == "one-json-array":  # a pipe cannot be read twice: the whole document must come from one pass
+        content = "\n" + json.dumps([json.loads(line) for line in content.splitlines()], indent=1)
+    result = cli("render", "-", "--format", "json", input=content)
+    assert result.exit_code == 0, result.stderr
+    assert [d["text"] for d in json.loads(result.stdout)] == ["good <b>movie</b>", "second one"]
+
+
+def test_summarize_reads_standard_input_and_an_empty_one_says_so(cli, saved):
+    result = cli("summarize", "-", "--format", "json", input=saved.read_text())
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["explained"] == 2
+    for command in ("render", "summarize"):
+        result = cli(command, "-", input="\n")
+        assert result.exit_code == 1 and result.stderr.startswith("error: standard input holds no "), result.stderr
+
+
 def test_malformed_file_gives_one_error_line_and_exit_1(cli, tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"schema_version": "1.0"\n')
