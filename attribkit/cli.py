@@ -538,8 +538,8 @@ def methods(as_json: bool, markdown: bool) -> None:
         click.echo(json.dumps(rows, indent=2, default=repr))
         return
     backends, rows = method_table(host)
-    header = ["method", *backends, "description", "options (default)"]
     if markdown:
+        header = ["method", *backends, "description", "options (default)"]
         click.echo("| " + " | ".join(header) + " |")
         click.echo("|" + "---|" * len(header))
         for row in rows:
@@ -554,11 +554,14 @@ def methods(as_json: bool, markdown: bool) -> None:
 
     table = Table(title="attribkit methods", caption=f"{OWN} the backend's own   {SHARED} written once for every backend",
                   show_lines=True)
-    for column in header:  # a method's name is typed after --method: never broken over lines
-        table.add_column(escape(column), overflow="fold", no_wrap=column == "method",
-                         justify="center" if column in backends else "left")
-    for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+    table.add_column("method", no_wrap=True)  # typed after --method: never broken over lines
+    for backend in backends:
+        table.add_column(escape(backend), justify="center")
+    # One column for the description and the options, so that an 80-column terminal leaves them room to read.
+    table.add_column("description, options (default)", overflow="fold")
+    for name, *marks, description, options in rows:
+        about = escape(description) + (f"\n[dim]options:[/dim] {escape(options)}" if options else "")
+        table.add_row(escape(name), *marks, about)
     shared = Table(title="the pipeline's options, for every method and backend "
                          "(-O NAME=VALUE, or keywords of attribkit.explain)",
                    caption="a backend's own options: the message of an unknown -O option lists them")

@@ -45,3 +45,21 @@ def test_attribkit_methods_keeps_each_method_name_whole_in_a_narrow_terminal(cli
     first_cells = [line.split("│")[1].strip() for line in done.output.splitlines() if line.startswith("│")]
     for name in {spec.name for spec in get_host().methods.values()}:
         assert name in first_cells, f"{name!r} is broken over lines in a 100-column terminal"
+
+
+def test_attribkit_methods_in_an_80_column_terminal_breaks_no_word_of_a_description_or_option(cli):
+    """The default width of a terminal, and of any pipe: every word of every description and every option's
+    default stays whole (a column squeezed to a dozen characters broke "LayerDeepLift" and "n_samples=200")."""
+    from attribkit.plugins import get_host
+
+    done = cli("methods", env={"COLUMNS": "80"})
+    assert done.exit_code == 0, done.output
+    assert max(len(line) for line in done.output.splitlines()) <= 80
+    cells = [part.strip() for line in done.output.splitlines() for part in line.split("│")]
+    words = {word for cell in cells for word in cell.split()}
+    words = {word.rstrip(",") for word in words}
+    specs = get_host().methods.values()
+    for name in {spec.name for spec in specs}:  # a method of several backends shows one of its descriptions
+        broken = [[word for word in spec.description.split() + [f"{o.name}={o.default!r}" for o in spec.options]
+                   if word.rstrip(",") not in words] for spec in specs if spec.name == name]
+        assert [] in broken, f"{name}: {min(broken, key=len)} broken over lines at 80 columns"
