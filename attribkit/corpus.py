@@ -332,9 +332,13 @@ def _ray(load: Loader, chunks: Iterable[List[CorpusItem]], options: Mapping[str,
     """
     try:
         import ray
+        import ray.data
     except ImportError:
         raise InputError('engine "ray" needs Ray: pip install "attribkit[ray]"') from None
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # per-run execution plans: not the user's business
+    # Set once ray.data is imported, which configures its loggers: per-run execution plans are not the user's
+    # business, and attribkit's progress bar replaces Ray's (whose notice says they are off).
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
     started = not ray.is_initialized()
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)

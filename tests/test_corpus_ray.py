@@ -17,7 +17,7 @@ def local_ray():
     assert not ray.is_initialized()
 
 
-def test_ray_with_two_workers_equals_the_local_engine(demo, local_ray, tmp_path):  # noqa: F811
+def test_ray_with_two_workers_equals_the_local_engine(demo, local_ray, tmp_path, capfd):  # noqa: F811
     model, tokenizer = demo
     source = corpus_file(tmp_path, 24)
     local, on_ray = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
@@ -31,3 +31,6 @@ def test_ray_with_two_workers_equals_the_local_engine(demo, local_ray, tmp_path)
     records = list(iter_records(on_ray))
     assert sum(isinstance(r, ErrorRecord) for r in records) == 3
     assert_same_records(records, list(iter_records(local)), tolerance=1e-6)
+    # Ray Data's own notices (each run's execution plan, its progress bars being off) are not shown.
+    shown = capfd.readouterr().err
+    assert "Execution plan" not in shown and "Progress bars disabled" not in shown, shown
