@@ -283,6 +283,11 @@ class PluginHost:
             if name is not None:
                 return name
         hint = f" ({'; '.join(failures)})" if failures else ""
+        if getattr(model, "model", None) is not None and getattr(model, "tokenizer", None) is not None:
+            raise ModelError(
+                f"a {type(model).__qualname__} is not a model but holds one, with its tokenizer (as a transformers "
+                "pipeline does): pass them, attribkit.explain(pipe.model, pipe.tokenizer, texts)"
+            )
         raise ModelError(
             f"no backend recognises a model of type {type(model).__module__}.{type(model).__qualname__}{hint}; "
             f"attribkit explains torch.nn.Module and tf.keras models (installed backends: "

@@ -237,6 +237,18 @@ def test_hugging_face_bert_equals_raw_captum(bert, tokenizer, target):
     assert explanation.prediction.labels == ("negative", "positive")
 
 
+def test_a_transformers_pipeline_is_refused_with_the_call_that_works(demo):
+    """Hugging Face users often hold a ``pipeline("text-classification")``: the error says to pass its model and
+    tokenizer, and that call explains as the model itself does."""
+    model, tokenizer = demo
+    pipe = transformers.pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu")
+    with pytest.raises(ModelError, match=r"TextClassificationPipeline is not a model but holds one.*"
+                                         r"attribkit.explain\(pipe.model, pipe.tokenizer, texts\)"):
+        attribkit.explain(pipe, pipe.tokenizer, "superb film", n_steps=8)
+    advised = attribkit.explain(pipe.model, pipe.tokenizer, "superb film", n_steps=8)
+    assert advised == attribkit.explain(model, tokenizer, "superb film", n_steps=8)
+
+
 def test_hand_built_classifier_equals_raw_captum(classifier, tokenizer):
     input_ids, baseline = pad_baseline_ids(tokenizer, TEXT)
     single_output = isinstance(classifier.final, nn.Sigmoid)
