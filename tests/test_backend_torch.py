@@ -571,6 +571,18 @@ def test_integration_rule_and_per_dimension_attributions(bert, tokenizer):
         attribkit.explain(bert, tokenizer, TEXT, integration="simpson")
 
 
+def test_asking_a_token_level_method_for_per_dimension_attributions_says_it_has_none(bert, tokenizer):
+    """Occlusion scores whole tokens: ``return_attributions=True`` cannot be honoured, and the explanation says
+    so (the scores are computed and kept) instead of leaving ``attributions`` silently ``None``."""
+    explanation = attribkit.explain(bert, tokenizer, TEXT, method="occlusion", return_attributions=True)
+    assert explanation.attributions is None and len(explanation.scores) == len(explanation)
+    assert any("gives token scores only" in warning for warning in explanation.warnings), explanation.warnings
+    plain = attribkit.explain(bert, tokenizer, TEXT, method="occlusion")
+    assert not any("token scores only" in warning for warning in plain.warnings)
+    gradients = attribkit.explain(bert, tokenizer, TEXT, method="saliency", return_attributions=True)
+    assert gradients.attributions is not None and not any("token scores only" in w for w in gradients.warnings)
+
+
 def test_unknown_option_is_rejected_with_the_valid_ones(bert, tokenizer):
     with pytest.raises(InputError, match="n_sample") as caught:
         attribkit.explain(bert, tokenizer, TEXT, method="lime", n_sample=10)

@@ -62,6 +62,10 @@ PIPELINE_OPTIONS: Tuple[Option, ...] = (
            maximum=2**32 - 1),
 )
 
+NO_ATTRIBUTIONS_NOTE = (
+    "return_attributions=True, but method {method!r} gives token scores only (no per-dimension attributions); "
+    "Explanation.attributions is None. Gradient methods such as integrated_gradients and saliency give them"
+)
 WINDOWS_WARNING = (
     "explained in {count} overlapping windows of up to {size} tokens; each token's score comes from the window "
     "where it is most central, the prediction is the mean over windows, and completeness holds per window, not "
@@ -563,6 +567,8 @@ class Pipeline:
             warnings.extend(w for w in piece.warnings if w not in warnings)
         if self.request.output == "logit" and self.returns_probabilities:
             warnings.append(PROBABILITY_LOGIT_NOTE)
+        if self.options.get("return_attributions") and attributions is None:
+            warnings.append(NO_ATTRIBUTIONS_NOTE.format(method=self.request.method.name))
         warnings.extend(notes)
         true_labels = self.request.true_labels
         return Explanation(
