@@ -12,12 +12,14 @@ import os
 import threading
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
-from attribkit.errors import BackendUnavailable, InputError
+from attribkit.errors import AttribkitError, BackendUnavailable, InputError
 
 #: Seconds the hub has to answer the probe (DNS look-up included).
 PROBE_TIMEOUT_S = 3.0
 #: The file whose presence in the local cache means the model was downloaded.
 CONFIG_FILE = "config.json"
+#: Characters of a loader's error kept in the one-line message (transformers lists every architecture it knows).
+MESSAGE_LIMIT = 400
 _TRUE = ("1", "on", "yes", "true")
 
 
@@ -118,11 +120,20 @@ def load_pretrained(load: Callable[[str, Dict[str, Any]], Tuple[Any, Any]], name
     kwargs = dict(kwargs)
     if check_loadable(name_or_path):
         kwargs.setdefault("local_files_only", True)
+    if os.path.isdir(name_or_path) and not os.path.isfile(os.path.join(name_or_path, CONFIG_FILE)):
+        raise InputError(f"could not load {what} from {name_or_path!r}: the directory has no {CONFIG_FILE}; pass "
+                         f"the directory save_pretrained wrote ({CONFIG_FILE}, the weights and the tokenizer's files)")
     try:
         return load(name_or_path, kwargs)
-    except (OSError, ValueError, TypeError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"could not load {what} from {name_or_path!r}: {message}") from None
+    except AttribkitError:
+        raise
+    except Exception as exc:  # a library's failure on files it cannot read (an empty config, no tokenizer files)
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if not isinstance(exc, (OSError, ValueError, TypeError)) or not message:
+            message = f"{type(exc).__name__}: {message}".rstrip(": ")
+        if len(message) > MESSAGE_LIMIT:
+            message = message[:MESSAGE_LIMIT] + "..."
+        raise InputError(f"could not load {what} from {name_or_path!r}: {message}") from exc
 
 
 def switched_off(framework: str, variables: Sequence[str], other: str) -> BackendUnavailable:

@@ -75,6 +75,23 @@ def test_bad_target_and_method_are_one_line_errors(cli):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("files", [{}, {"config.json": "{}"}, {"config.json": '{"model_type": "no-such-type"}'}],
+                         ids=["no-config", "empty-config", "unknown-architecture"])
+def test_a_directory_that_is_not_a_model_is_one_line_that_names_it(cli, tmp_path, files):
+    """Whatever transformers raises on such a directory (an unknown architecture lists every one it knows, an empty
+    config crashes inside a tokenizer), the command prints one short line that names the directory."""
+    folder = tmp_path / "not-a-model"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    result = cli("explain", "-m", str(folder), "good")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: could not load a sequence classifier from '{folder}': "), result.stderr
+    assert result.stderr.count("\n") == 1 and len(result.stderr) < 600 and "Traceback" not in result.stderr
+    if not files:
+        assert "has no config.json" in result.stderr
+
+
 def test_render_of_a_saved_file(cli, tmp_path):
     out = tmp_path / "r.jsonl"
     cli("explain", "--out", str(out), "The movie is superb")
