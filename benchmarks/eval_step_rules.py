@@ -6,6 +6,8 @@ attributions at 257 evenly spaced points (one first pass of 64 panels;
 ``--points``); everything else is computed from those values, with a cubic
 spline between them where a rule needs other points:
 
+- where each path's attributions lie: the centre of its absolute attributions
+  (the ``alpha`` at which their mass balances), which ``steps.STRETCH`` relies on;
 - a 256-interval Romberg estimate: the reference the rules are measured against;
 - each text's own smallest Gauss-Legendre count that brings its gap, and
   every token's score, within the tolerance (an oracle no fixed count can
@@ -30,6 +32,11 @@ texts' own counts).
 Usage::
 
     python benchmarks/eval_step_rules.py --sets bundled,minilm [--outputs probability,logit] [--texts 117]
+        [--stretch 0,0.5] [--cache benchmarks/.paths]
+
+``--stretch`` replays attribkit's rule with other values of ``steps.STRETCH``
+(the path values are evenly spaced whatever it is); ``--cache`` keeps the
+path values, the slow part, for later runs.
 """
 from __future__ import annotations
 
@@ -58,8 +65,8 @@ def path_values(model, tokenizer, texts, output, points):
             super().__init__(np.inf, panels=[(k * width, (k + 1) * width) for k in range((points - 1) // 4)])
             made.append(self)  # an infinite limit: done after the first pass
 
-    original = steps.Refinement
-    steps.Refinement = Dense
+    original, stretch = steps.Refinement, steps.STRETCH
+    steps.Refinement, steps.STRETCH = Dense, 0.0  # evenly spaced in alpha
     try:
         found = []
         for text in texts:  # one text per call: the call's one Refinement is the text's
@@ -67,7 +74,7 @@ def path_values(model, tokenizer, texts, output, points):
             path = made[-1]
             found.append((np.stack([path.values[p] for p in sorted(path.values)]), explanation.output_difference))
     finally:
-        steps.Refinement = original
+        steps.Refinement, steps.STRETCH = original, stretch
     return found
 
 
@@ -180,12 +187,14 @@ def own_count(spline, difference, truth, limit, counts=range(2, 201)):
     return gap or np.inf, scores or np.inf
 
 
-def replay(spline, difference, limit, safety, truth=None):
-    """attribkit's rule on this path; with ``truth``, stopped as soon as its estimate is within ``limit``."""
+def replay(spline, difference, limit, safety, truth=None, stretch=None):
+    """attribkit's rule on this path (with ``stretch`` for ``steps.STRETCH``, if given); with ``truth``,
+    stopped as soon as its estimate is within ``limit``."""
     from attribkit.pipeline import steps
 
-    old = steps.SAFETY
+    old = steps.SAFETY, steps.STRETCH
     steps.SAFETY = safety
+    steps.STRETCH = steps.STRETCH if stretch is None else stretch
     try:
         path = steps.Refinement(limit)
         while not path.done:
@@ -196,7 +205,7 @@ def replay(spline, difference, limit, safety, truth=None):
                     and np.max(np.abs(path.estimate - truth)) <= limit:
                 break
     finally:
-        steps.SAFETY = old
+        steps.SAFETY, steps.STRETCH = old
     return path.steps, float(np.max(np.abs(path.estimate - truth))) if truth is not None else path.estimate
 
 
@@ -211,13 +220,21 @@ def main():
     parser.add_argument("--texts", type=int, default=1000)
     parser.add_argument("--points", type=int, default=257, help="evenly spaced points per path (4k + 1, 2**j + 1)")
     parser.add_argument("--safety", default="1,3,4,5,6")
+    parser.add_argument("--stretch", default=None,
+                        help="comma-separated values of steps.STRETCH for attribkit's rule (default: its own)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a folder where the path values are kept (.npz per set and output) and read again")
     args = parser.parse_args()
+    from attribkit.pipeline import steps
+
     safeties = [float(s) for s in args.safety.split(",")]
-    print("| set | output | texts | own GL count, gap: mean (max) | own GL count, every score: mean (max) | "
+    stretches = [float(s) for s in args.stretch.split(",")] if args.stretch else [steps.STRETCH]
+    print("| set | output | texts | centre of the path's absolute attributions: mean (10-90 %) "
+          "| own GL count, gap: mean (max) | own GL count, every score: mean (max) | stretch | "
           + " | ".join(f"rule x{s:g}: mean (texts off)" for s in safeties)
           + " | perfect stop, mean: attribkit's panels | Clenshaw-Curtis, doubling | Chebyshev, 4 at a time"
           + " | Gauss-Kronrod-Patterson, best base (base: mean) | 40 % target |")
-    print("|---|---|---|---|---|" + "---|" * len(safeties) + "---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|" + "---|" * len(safeties) + "---|---|---|---|---|")
     for name in args.sets.split(","):
         if name == "bundled":
             from attribkit.demo import load_demo_model
@@ -228,36 +245,58 @@ def main():
         texts = ev.heldout_reviews(args.texts)
         for output in args.outputs.split(","):
             rows = []
-            for values, difference in path_values(model, tokenizer, texts, output, args.points):
+            for values, difference in cached_path_values(args.cache, name, model, tokenizer, texts, output,
+                                                         args.points):
                 limit = TOLERANCE * abs(difference)
                 spline = CubicSpline(np.linspace(0, 1, len(values)), values, axis=0)
                 truth = romberg(values)
                 gap_n, score_n = own_count(spline, difference, truth, limit)
-                replays = []
-                for safety in safeties:
-                    steps_used, estimate = replay(spline, difference, limit, safety)
-                    replays.append((steps_used, float(np.max(np.abs(estimate - truth))) > limit))
-                perfect, _ = replay(spline, difference, limit, 1e9, truth)
+                replays = {}
+                for stretch in stretches:
+                    replays[stretch] = []
+                    for safety in safeties:
+                        steps_used, estimate = replay(spline, difference, limit, safety, stretch=stretch)
+                        replays[stretch].append((steps_used, float(np.max(np.abs(estimate - truth))) > limit))
+                    replays[stretch].append(replay(spline, difference, limit, 1e9, truth, stretch=stretch)[0])
                 others = (doubling_cost(spline, difference, truth, limit),
                           four_at_a_time_cost(spline, difference, truth, limit))
-                rows.append((gap_n, score_n, replays, (perfect,) + others,
-                             patterson_costs(spline, difference, truth, limit)))
+                mass = np.abs(values).sum(axis=1)
+                centre = float(mass @ np.linspace(0, 1, len(values)) / mass.sum())
+                rows.append((gap_n, score_n, replays, others, patterson_costs(spline, difference, truth, limit),
+                             centre))
             gap_n = np.array([r[0] for r in rows])
             score_n = np.array([r[1] for r in rows])
-            cells = []
-            for k in range(len(safeties)):
-                used = np.array([r[2][k][0] for r in rows])
-                off = sum(r[2][k][1] for r in rows)
-                cells.append(f"{used.mean():.1f} ({off})")
-            perfect = np.mean([r[3] for r in rows], axis=0)
+            others = np.mean([r[3] for r in rows], axis=0)
             patterson = dict(zip(PATTERSON_BASES, np.mean([r[4] for r in rows], axis=0)))
             best = min(patterson, key=patterson.get)
             target = 0.6 * max(gap_n.max(), score_n.max())
-            print(f"| {name} | {output} | {len(rows)} | {gap_n.mean():.1f} ({gap_n.max():g}) | "
-                  f"{score_n.mean():.1f} ({score_n.max():g}) | " + " | ".join(cells) + " | "
-                  + " | ".join(f"{cost:.1f}" for cost in perfect)
-                  + f" | {patterson[best]:.1f} ({', '.join(f'{b}: {c:.1f}' for b, c in patterson.items())})"
-                  + f" | {target:.1f} |", flush=True)
+            centres = np.array([r[5] for r in rows])
+            centre = f"{centres.mean():.2f} ({np.percentile(centres, 10):.2f}-{np.percentile(centres, 90):.2f})"
+            for stretch in stretches:
+                cells = []
+                for k in range(len(safeties)):
+                    used = np.array([r[2][stretch][k][0] for r in rows])
+                    off = sum(r[2][stretch][k][1] for r in rows)
+                    cells.append(f"{used.mean():.1f} ({off})")
+                perfect = np.mean([r[2][stretch][-1] for r in rows])
+                print(f"| {name} | {output} | {len(rows)} | {centre} | {gap_n.mean():.1f} ({gap_n.max():g}) | "
+                      f"{score_n.mean():.1f} ({score_n.max():g}) | {stretch:g} | " + " | ".join(cells)
+                      + f" | {perfect:.1f} | " + " | ".join(f"{cost:.1f}" for cost in others)
+                      + f" | {patterson[best]:.1f} ({', '.join(f'{b}: {c:.1f}' for b, c in patterson.items())})"
+                      + f" | {target:.1f} |", flush=True)
+
+
+def cached_path_values(cache, name, model, tokenizer, texts, output, points):
+    """:func:`path_values`, kept in ``cache`` (a folder) when given and read from there on later runs."""
+    if cache is None:
+        return path_values(model, tokenizer, texts, output, points)
+    file = cache / f"{name}-{output}-{len(texts)}-{points}.npz"
+    if not file.is_file():
+        found = path_values(model, tokenizer, texts, output, points)
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(file, differences=np.array([d for _, d in found]), **{f"v{i}": v for i, (v, _) in enumerate(found)})
+    stored = np.load(file)
+    return [(stored[f"v{i}"], float(d)) for i, d in enumerate(stored["differences"])]
 
 
 if __name__ == "__main__":

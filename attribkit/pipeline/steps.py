@@ -6,18 +6,23 @@ estimated error of every token's score are at most
 ``tolerance x |F(x) - F(baseline)|``, reusing every gradient already computed:
 
 - **Panels.** The path from the baseline (``alpha = 0``) to the input
-  (``alpha = 1``) is cut into panels. A panel holds five equally spaced
-  points: Simpson's rule on its two halves (``S2``) and on the whole panel
+  (``alpha = 1``) is cut into panels. A panel holds five points, equally
+  spaced in ``t`` (below): Simpson's rule on its two halves (``S2``) and on the whole panel
   (``S1``, three of the five points) give the standard error estimate of
   ``S2``, ``(S2 - S1) / 15``, and Boole's rule ``S2 + (S2 - S1) / 15``
   (Richardson's extrapolation of the two), the panel's integral.
 - **Local refinement.** The first pass evaluates two panels (9 points). A
   text that is not done has its worst panels cut in two, those whose
   largest token error is at least half the text's worst; each cut panel
-  adds 4 points, the quarter points of its halves. Points are fractions on
-  a grid of :data:`GRID` steps, so no gradient is ever computed twice, and
-  the points go where the path's gradient changes: on the models measured
-  (docs/speed.md), the middle of the path.
+  adds 4 points, the quarter points of its halves. Points lie on a grid of
+  :data:`GRID` steps, so no gradient is ever computed twice, and the points
+  go where the path's gradient changes.
+- **A stretched path.** The panels are cut in ``t``, and the path is walked
+  at ``alpha = t + STRETCH sin(2 pi t) / (2 pi)`` (:func:`alpha`): points are
+  three times as dense in the middle of the path as at its ends, where the
+  gradient changes most on every model measured (docs/speed.md), and each
+  value is weighted by ``d alpha / d t`` (:func:`density`), so the integral
+  over ``t`` is the integral over ``alpha``. ``STRETCH = 0`` walks it evenly.
 - **Per text.** A text stops when its gap is within its tolerance and
   :data:`SAFETY` times the sum of its panels' error estimates is within it
   for every token, so the scores themselves, not only their sum, are as
@@ -33,6 +38,7 @@ same tolerance, and against a converged reference) are in
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -46,9 +52,12 @@ DEFAULT_N_STEPS: Union[int, str] = 50
 DEFAULT_TOLERANCE = 0.01
 #: The smallest gap ever asked for: float32 gradients cannot do better.
 GAP_FLOOR = 1e-6
-#: Points are ``k / GRID`` for integers ``k``; the narrowest panel spans ``MIN_WIDTH`` grid steps.
+#: Points are ``alpha(k)`` for integers ``k`` from 0 to ``GRID``; the narrowest panel spans ``MIN_WIDTH`` grid steps.
 GRID = 2 ** 10
 MIN_WIDTH = 4
+#: How much denser the points are in the middle of the path than at its ends: ``(1 + STRETCH) / (1 - STRETCH)``
+#: (:func:`alpha`); the value that took the fewest evaluations with every score within the tolerance (docs/speed.md).
+STRETCH = 0.5
 #: The first pass: this many panels of equal width (``4 x FIRST_PANELS + 1`` points).
 FIRST_PANELS = 2
 #: A text is done when this many times its estimated error is within the tolerance: the smallest margin
@@ -99,8 +108,17 @@ BOOLE = (7 / 90, 32 / 90, 12 / 90, 32 / 90, 7 / 90)
 
 
 def alpha(position: int) -> float:
-    """The fraction of the way from the baseline to the input at grid ``position``."""
-    return position / GRID
+    """The fraction of the way from the baseline to the input at grid ``position``: ``t + STRETCH sin(2 pi t) /
+    (2 pi)`` for ``t = position / GRID``, 0 at the baseline and 1 at the input."""
+    if position in (0, GRID):
+        return position / GRID
+    t = position / GRID
+    return t + STRETCH * math.sin(2 * math.pi * t) / (2 * math.pi)
+
+
+def density(position: int) -> float:
+    """``d alpha / d t`` at grid ``position``: the weight of a value in the integral over ``t``."""
+    return 1 + STRETCH * math.cos(2 * math.pi * position / GRID)
 
 
 @dataclass(eq=False)
@@ -151,7 +169,7 @@ class Refinement:
         for panel in self.panels:
             h = _width(panel) / GRID
             for position, weight in zip(_five(panel), BOOLE):
-                weights[position] = weights.get(position, 0.0) + h * weight
+                weights[position] = weights.get(position, 0.0) + h * weight * density(position)
         return weights
 
     @property
@@ -166,7 +184,7 @@ class Refinement:
     def _simpson(self, panel: Panel) -> Tuple[np.ndarray, np.ndarray]:
         """The panel's integral, Boole's rule ``S2 + (S2 - S1) / 15``, and the error estimate of ``S2``,
         ``(S2 - S1) / 15``."""
-        f = [self.values[p] for p in _five(panel)]
+        f = [self.values[p] * density(p) for p in _five(panel)]
         h = _width(panel) / GRID
         coarse = h / 6 * (f[0] + 4 * f[2] + f[4])
         fine = h / 12 * (f[0] + 4 * f[1] + 2 * f[2] + 4 * f[3] + f[4])
