@@ -35,17 +35,20 @@ def integrate(function, limit, difference, tokens=1):
     return path, evaluated
 
 
-def test_no_point_is_evaluated_twice_and_the_first_pass_has_nine():
+FIRST = 4 * steps.FIRST_PANELS + 1  # the first pass's points
+
+
+def test_no_point_is_evaluated_twice_and_the_first_pass_is_evenly_spaced_panels():
     path, evaluated = integrate(lambda a: 1 / (1 + np.exp(-40 * (a - 0.55))), 1e-6, 0.45)
     assert len(evaluated) == len(set(evaluated)) == path.steps
-    assert evaluated[:9] == [k * steps.GRID // 8 for k in range(9)]
+    assert evaluated[:FIRST] == [k * steps.GRID // (FIRST - 1) for k in range(FIRST)]
     assert all(0 <= p <= steps.GRID for p in evaluated)
 
 
 def test_points_go_where_the_path_changes():
     """A steep step at alpha 0.7: the flat first half is never refined, and most added points are near it."""
     path, evaluated = integrate(lambda a: 1 / (1 + np.exp(-200 * (a - 0.7))), 1e-4, 0.3)
-    added = np.array([steps.alpha(position) for position in evaluated[9:]])
+    added = np.array([steps.alpha(position) for position in evaluated[FIRST:]])
     assert path.met and len(added) >= 8
     assert added.min() > 0.5 and np.mean(np.abs(added - 0.7) < 0.1) >= 0.75
 
@@ -57,7 +60,7 @@ def test_without_the_stretch_polynomials_up_to_degree_five_are_exact_on_the_firs
     monkeypatch.setattr(steps, "STRETCH", 0.0)
     cubic = lambda a: 4 * a ** 3 - 3 * a ** 2 + 1  # integral 1
     path, evaluated = integrate(cubic, 1e-9, 1.0)
-    assert len(evaluated) == 9 and path.estimate[0] == pytest.approx(1.0, abs=1e-12)
+    assert len(evaluated) == FIRST and path.estimate[0] == pytest.approx(1.0, abs=1e-12)
     quintic = lambda a: 6 * a ** 5  # integral 1
     path = steps.Refinement(limit=1e-9)
     for position in path.wanted():
@@ -69,11 +72,14 @@ def test_without_the_stretch_polynomials_up_to_degree_five_are_exact_on_the_firs
 def test_the_stretch_walks_the_middle_of_the_path_densely_and_integrates_over_alpha():
     """``alpha`` runs from 0 to 1, its first-pass points are three times as close in the middle as at the
     ends, a constant path is exact on the first pass, and a cubic in ``alpha`` comes out to its integral."""
-    first = [steps.alpha(k * steps.GRID // 8) for k in range(9)]
+    first = [steps.alpha(k * steps.GRID // (FIRST - 1)) for k in range(FIRST)]
     assert first[0] == 0.0 and first[-1] == 1.0 and np.all(np.diff(first) > 0)
     assert steps.density(steps.GRID // 2) * 3 == pytest.approx(steps.density(0))
-    path, evaluated = integrate(lambda a: 2.5 + 0 * a, 1e-9, 2.5)
-    assert len(evaluated) == 9 and path.estimate[0] == pytest.approx(2.5, abs=1e-12)
+    path = steps.Refinement(limit=1e-9)
+    for position in path.wanted():
+        path.add(position, np.array([2.5]))
+    path.update(2.5)
+    assert path.steps == FIRST and path.estimate[0] == pytest.approx(2.5, abs=1e-12)
     path, _ = integrate(lambda a: 4 * a ** 3 - 3 * a ** 2 + 1, 1e-6, 1.0)
     assert path.met and path.estimate[0] == pytest.approx(1.0, abs=1e-6)
 
@@ -83,7 +89,7 @@ def test_the_stretch_takes_fewer_evaluations_where_the_path_turns_near_its_middl
     (docs/speed.md): stretched, they meet the default 1 % with fewer gradient evaluations on average than
     walked evenly, and every one meets it."""
     chosen = steps.STRETCH
-    for steepness in (50, 200, 400):
+    for steepness in (100, 200, 400):
         used = {}
         for stretch in (0.0, chosen):
             monkeypatch.setattr(steps, "STRETCH", stretch)
@@ -120,10 +126,18 @@ def test_every_token_is_refined_not_only_their_sum():
     assert np.max(np.abs(path.estimate - [exact, 1 - exact])) <= 1e-4
 
 
-def test_a_path_that_cannot_meet_the_tolerance_stops_at_the_finest_panels():
+def test_a_path_that_cannot_meet_the_tolerance_stops_at_the_finest_panels_in_a_few_dozen_rounds():
+    """Each round is a call of the model, so a text that needs every point gets them in growing rounds, not
+    one panel at a time."""
     rough = lambda a: np.sign(np.sin(400 * a))  # no rule resolves it
-    path, evaluated = integrate(rough, 1e-9, 0.0)
-    assert path.done and not path.met and path.steps == len(evaluated) <= steps.GRID + 1
+    path, rounds = steps.Refinement(limit=1e-9), 0
+    while not path.done:
+        for position in path.wanted():
+            path.add(position, np.array([rough(steps.alpha(position))]))
+        path.update(0.0)
+        rounds += 1
+    assert path.done and not path.met and path.steps == steps.GRID + 1
+    assert rounds <= 45, rounds
 
 
 def test_the_estimate_is_the_weighted_sum_of_the_points_values():
@@ -198,7 +212,7 @@ def test_auto_reaches_the_tolerance_and_equals_a_1000_step_reference(torch_model
         params = explanation.method.params
         difference = abs(explanation.output_difference)
         assert params["n_steps"] == "auto" and params["tolerance"] == 0.01
-        assert params["steps"] >= 9 and params["steps"] % 4 == 1 and params["integration"] == "adaptive-simpson"
+        assert params["steps"] >= FIRST and params["steps"] % 4 == 1 and params["integration"] == "adaptive-simpson"
         assert explanation.completeness_gap <= 0.01 * difference
         assert params["gap"] == pytest.approx(explanation.completeness_gap, abs=1e-9)
         reference = captum_reference(model, tokenizer, explanation.text, output, explanation.target.index)
@@ -254,6 +268,44 @@ def test_reports_say_how_many_steps_auto_took(torch_model):
     assert said in attribkit.render(explanation, "terminal") and said in attribkit.render(explanation, "html")
     fixed = attribkit.explain(model, tokenizer, TEXTS[0], n_steps=20)
     assert "(auto)" not in attribkit.render(fixed, "terminal")
+
+
+def test_steps_a_method_does_not_use_are_said_rather_than_silently_dropped(torch_model):
+    """Occlusion integrates no path: an ``n_steps`` other than the default (or ``"auto"`` with its tolerance)
+    is said to be unused. A plugin's method that reads ``task.n_steps`` but is registered without
+    ``path=True`` runs ``"auto"`` as a fixed count, and says so."""
+    import attribkit
+    from attribkit.plugins import PluginHost, reset_host
+
+    model, tokenizer = torch_model
+    for n_steps, said in ((10, "n_steps=10 was not used"), ("auto", "n_steps='auto' (and its tolerance) was not "
+                                                                      "used: method 'occlusion'")):
+        explanation = attribkit.explain(model, tokenizer, TEXTS[0], method="occlusion", n_steps=n_steps)
+        assert any(said in warning for warning in explanation.warnings), (n_steps, explanation.warnings)
+    for quiet in (attribkit.explain(model, tokenizer, TEXTS[0], method="occlusion"),
+                  attribkit.explain(model, tokenizer, TEXTS[0], n_steps=10),
+                  attribkit.explain(model, tokenizer, TEXTS[0], n_steps="auto")):
+        assert not any("was not used" in warning or "fixed steps" in warning for warning in quiet.warnings)
+
+    def fixed_steps_only(task):
+        return attribkit.MethodResult(scores=np.zeros(task.input_ids.shape), params={"n_steps": task.n_steps})
+
+    class Plugin:
+        @attribkit.hookimpl
+        def attribkit_register_methods(self, register):
+            register("fixed_steps_only", "torch", fixed_steps_only)
+
+    previous, host = attribkit.get_host(), PluginHost()
+    host.load_entry_points()
+    host.register(Plugin(), "fixed-steps-only")
+    reset_host(host)
+    try:
+        explanation = attribkit.explain(model, tokenizer, TEXTS[0], method="fixed_steps_only", n_steps="auto")
+    finally:
+        reset_host(previous)
+    assert explanation.method.params["n_steps"] == steps.FIXED_FALLBACK_STEPS
+    assert any(f"n_steps='auto' ran as {steps.FIXED_FALLBACK_STEPS} fixed steps: method 'fixed_steps_only'" in warning
+               for warning in explanation.warnings), explanation.warnings
 
 
 def test_a_tighter_tolerance_takes_more_steps_and_holds(torch_model):

@@ -66,6 +66,14 @@ NO_ATTRIBUTIONS_NOTE = (
     "return_attributions=True, but method {method!r} gives token scores only (no per-dimension attributions); "
     "Explanation.attributions is None. Gradient methods such as integrated_gradients and saliency give them"
 )
+UNUSED_STEPS_NOTE = (
+    "n_steps={n_steps!r}{tolerance} was not used: method {method!r} does not integrate a path (it records no "
+    "n_steps); `attribkit methods` lists its own options"
+)
+FIXED_STEPS_NOTE = (
+    "n_steps='auto' ran as {n_steps} fixed steps: method {method!r} is not registered with path=True, so the "
+    "pipeline cannot refine its path; the tolerance was not checked"
+)
 WINDOWS_WARNING = (
     "explained in {count} overlapping windows of up to {size} tokens; each token's score comes from the window "
     "where it is most central, the prediction is the mean over windows, and completeness holds per window, not "
@@ -534,6 +542,19 @@ class Pipeline:
         except ValueError as exc:
             return ModelError(f"the explanation of this text could not be made: {exc}")
 
+    def steps_notes(self, params: Mapping[str, Any]) -> List[str]:
+        """What became of an ``n_steps`` other than the default, read from what the method recorded: none
+        (it does not integrate a path), or a fixed count in place of ``"auto"``."""
+        asked, name = self.request.n_steps, self.request.method.name
+        if asked == steps.DEFAULT_N_STEPS:
+            return []
+        if "n_steps" not in params:
+            tolerance = " (and its tolerance)" if asked == steps.AUTO else ""
+            return [UNUSED_STEPS_NOTE.format(n_steps=asked, tolerance=tolerance, method=name)]
+        if asked == steps.AUTO and params["n_steps"] != steps.AUTO:
+            return [FIXED_STEPS_NOTE.format(n_steps=params["n_steps"], method=name)]
+        return []
+
     def assemble(self, index: int, item: Item, notes: Sequence[str]) -> Explanation:
         """The :class:`Explanation` of one text, from its pieces."""
         encoding = item.encoding
@@ -569,6 +590,7 @@ class Pipeline:
             warnings.append(PROBABILITY_LOGIT_NOTE)
         if self.options.get("return_attributions") and attributions is None:
             warnings.append(NO_ATTRIBUTIONS_NOTE.format(method=self.request.method.name))
+        warnings.extend(self.steps_notes(first.params))
         warnings.extend(notes)
         true_labels = self.request.true_labels
         return Explanation(

@@ -11,12 +11,13 @@ estimated error of every token's score are at most
   (``S1``, three of the five points) give the standard error estimate of
   ``S2``, ``(S2 - S1) / 15``, and Boole's rule ``S2 + (S2 - S1) / 15``
   (Richardson's extrapolation of the two), the panel's integral.
-- **Local refinement.** The first pass evaluates two panels (9 points). A
-  text that is not done has its worst panels cut in two, those whose
-  largest token error is at least half the text's worst; each cut panel
-  adds 4 points, the quarter points of its halves. Points lie on a grid of
-  :data:`GRID` steps, so no gradient is ever computed twice, and the points
-  go where the path's gradient changes.
+- **Local refinement.** The first pass evaluates four panels (17 points).
+  A text that is not done has its worst panel cut in two (the one with the
+  largest token error), and one more for every :data:`CUT_SHARE` panels it
+  has, so that a text needing many points gets them in a few rounds; each
+  cut panel adds 4 points, the quarter points of its halves. Points lie on
+  a grid of :data:`GRID` steps, so no gradient is ever computed twice, and
+  the points go where the path's gradient changes.
 - **A stretched path.** The panels are cut in ``t``, and the path is walked
   at ``alpha = t + STRETCH sin(2 pi t) / (2 pi)`` (:func:`alpha`): points are
   three times as dense in the middle of the path as at its ends, where the
@@ -59,11 +60,15 @@ MIN_WIDTH = 4
 #: (:func:`alpha`). Of the values measured, 0.4 and 0.5 took the fewest evaluations with every score within the
 #: tolerance, and 0.5 kept more of them within it at smaller safety factors (docs/speed.md).
 STRETCH = 0.5
-#: The first pass: this many panels of equal width (``4 x FIRST_PANELS + 1`` points).
-FIRST_PANELS = 2
+#: The first pass: this many panels of equal width (``4 x FIRST_PANELS + 1`` points). Fewer let error estimates
+#: from too few points stop a text early (docs/speed.md).
+FIRST_PANELS = 4
+#: A round cuts a text's worst panel and one more for every ``CUT_SHARE`` panels it has: one at a time while a
+#: text has few, which spends the fewest points, and about 40 rounds at most for a text that reaches the cap.
+CUT_SHARE = 8
 #: A text is done when this many times its estimated error is within the tolerance: the smallest margin
 #: that kept every score of the measured sets within the tolerance of a converged reference (docs/speed.md).
-SAFETY = 5.0
+SAFETY = 4.0
 #: Steps a method that cannot refine (one that does not declare ``path``) gets for ``n_steps="auto"``.
 FIXED_FALLBACK_STEPS = 50
 #: Steps the planner assumes for ``n_steps="auto"`` when it groups texts (a typical refinement, docs/speed.md).
@@ -158,9 +163,10 @@ class Refinement:
         worst = [float(e.max()) if _width(panel) > MIN_WIDTH else -1.0 for e, panel in zip(errors, self.panels)]
         self.done = (self.gap <= self.limit and self.error <= self.limit) or max(worst) < 0
         if not self.done:
-            top = max(worst)
-            self.panels = [half for panel, w in zip(self.panels, worst)
-                           for half in (_halves(panel) if w >= top / 2 else (panel,))]
+            ranked = sorted((k for k, w in enumerate(worst) if w >= 0), key=lambda k: -worst[k])
+            cut = set(ranked[:max(1, len(self.panels) // CUT_SHARE)])
+            self.panels = [half for k, panel in enumerate(self.panels)
+                           for half in (_halves(panel) if k in cut else (panel,))]
         return self.done
 
     def weights(self) -> Dict[int, float]:
