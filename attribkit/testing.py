@@ -255,10 +255,25 @@ def check_path_points(subject: Subject) -> None:
             "task.step_weights[i, j]?")
 
 
+def check_steps_recorded(subject: Subject) -> None:
+    """A method whose scores change with ``n_steps`` records the count it used as ``params["n_steps"]``: the
+    pipeline reads it to tell a user whose ``n_steps`` a method did not use."""
+    text = subject.texts[0]
+    few, more = (subject.explain(text, n_steps=count) for count in (4, 16))
+    if np.allclose(few.scores, more.scores, rtol=subject.tolerance, atol=1e-9):
+        return  # the method does not read n_steps
+    for explanation, count in ((few, 4), (more, 16)):
+        recorded = explanation.method.params.get("n_steps")
+        assert recorded == count, (
+            f"the scores change with n_steps, but n_steps={count} is recorded as {recorded!r}; return "
+            "MethodResult(params={'n_steps': task.n_steps, ...})")
+
+
 #: Every check, in the order :func:`check_backend` runs them.
 CHECKS: Tuple[Callable[[Subject], None], ...] = (
     check_errors_in_place, check_targets, check_explained_output, check_completeness, check_order,
     check_json_round_trip, check_renderers, check_unknown_option, check_seed, check_path_points,
+    check_steps_recorded,
 )
 
 

@@ -197,6 +197,26 @@ def test_a_path_method_that_ignores_the_step_weights_fails_the_kit(torch_bert, w
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
+def test_a_method_that_reads_n_steps_but_does_not_record_it_fails_the_kit(torch_bert, word_tokenizer):
+    """The kit can fail: a method whose scores change with ``n_steps`` but that records no ``n_steps`` would
+    have every explanation say that the user's count was not used."""
+    import dataclasses
+
+    from attribkit.methods.gradients import path_sum
+
+    def unrecorded(task):
+        if task.alphas is None:  # fixed steps: Gauss-Legendre points for every row
+            nodes, weights = np.polynomial.legendre.leggauss(task.n_steps)
+            task = dataclasses.replace(task, alphas=np.tile((nodes + 1) / 2, (task.batch, 1)),
+                                       step_weights=np.tile(weights / 2, (task.batch, 1)))
+        return dataclasses.replace(path_sum(task), params={})
+
+    outcome = kit_outcome_of_a_torch_path_method(unrecorded, torch_bert, word_tokenizer)
+    assert "n_steps=4 is recorded as None" in (outcome["check_steps_recorded"] or ""), outcome
+    assert all(why is None for name, why in outcome.items() if name != "check_steps_recorded"), outcome
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="the torch backend needs torch, captum and transformers")
 def test_a_plugin_method_that_keeps_its_paths_gets_calls_whose_paths_fit_the_budget(torch_bert, word_tokenizer):
     """``path_copies``: a third-party path method that keeps 5 copies of its paths (as alibi does) is given
     calls whose kept paths fit half of ``memory_budget_mb``; registered without it, one call for all texts."""

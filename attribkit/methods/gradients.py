@@ -42,7 +42,7 @@ def path_sum(task: Task) -> MethodResult:
     """``(x - b) * sum_j w_ij grad F(b + alpha_ij (x - b))`` at the layer for each row ``i`` and the task's
     ``alphas`` and ``step_weights`` (``(B, m)``, ``n_steps="auto"``): one weighted sum of path gradients per
     row, in passes of at most ``max_rows`` points (``x`` the layer's output at the input, ``b`` at the
-    baseline)."""
+    baseline). Records the points per row as ``n_steps``."""
     x, b = _layer_values(task), _baseline_values(task)
     pairs = [(j, row) for j in range(task.alphas.shape[1]) for row in range(task.batch)]
     total = np.zeros(x.shape)
@@ -52,7 +52,7 @@ def path_sum(task: Task) -> MethodResult:
         alphas = task.alphas[rows, steps].reshape(-1, 1, 1).astype(x.dtype)
         grads = gradients(task, b[rows] + alphas * (x[rows] - b[rows]), rows)
         np.add.at(total, rows, task.step_weights[rows, steps].reshape(-1, 1, 1) * grads)
-    return MethodResult((x - b) * total, completeness=True)
+    return MethodResult((x - b) * total, completeness=True, params={"n_steps": int(task.alphas.shape[1])})
 
 
 def saliency(task: Task) -> MethodResult:
