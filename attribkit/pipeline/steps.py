@@ -26,10 +26,11 @@ estimated error of every token's score are at most
   over ``t`` is the integral over ``alpha``. ``STRETCH = 0`` walks it evenly.
 - **Per text.** A text stops when its gap is within its tolerance and
   :data:`SAFETY` times the sum of its panels' error estimates is within it
-  for every token, so the scores themselves, not only their sum, are as
-  exact as asked. No panel is cut below :data:`MIN_WIDTH` grid steps (at
-  most ``GRID + 1 = 1025`` gradient evaluations); a text that stops there
-  unmet gets a warning.
+  for every token, so that the scores themselves, not only their sum, are
+  as exact as asked (an estimate: on steep paths a turn between a panel's
+  points can hide from it, docs/speed.md). No panel is cut below
+  :data:`MIN_WIDTH` grid steps (at most ``GRID + 1 = 1025`` gradient
+  evaluations); a text that stops there unmet gets a warning.
 
 The gap is exactly the quadrature error of the integral of ``dF/dalpha``
 along the path, so it checks the rule where it matters; the measurements
