@@ -288,12 +288,18 @@ def main():
 
 def cached_path_values(cache, name, model, tokenizer, texts, output, points):
     """:func:`path_values`, kept in ``cache`` (a folder) when given and read from there on later runs."""
-    if cache is None:
-        return path_values(model, tokenizer, texts, output, points)
-    file = cache / f"{name}-{output}-{len(texts)}-{points}.npz"
+    file = cache / f"{name}-{output}-{len(texts)}-{points}.npz" if cache is not None else None
+    return cached(file, lambda: path_values(model, tokenizer, texts, output, points))
+
+
+def cached(file, compute):
+    """``compute()``, a list of ``(values, F(x) - F(baseline))``, kept in ``file`` (``.npz``) when given and
+    read from there on later runs."""
+    if file is None:
+        return compute()
     if not file.is_file():
-        found = path_values(model, tokenizer, texts, output, points)
-        cache.mkdir(parents=True, exist_ok=True)
+        found = compute()
+        file.parent.mkdir(parents=True, exist_ok=True)
         np.savez(file, differences=np.array([d for _, d in found]), **{f"v{i}": v for i, (v, _) in enumerate(found)})
     stored = np.load(file)
     return [(stored[f"v{i}"], float(d)) for i, d in enumerate(stored["differences"])]

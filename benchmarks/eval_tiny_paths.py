@@ -141,16 +141,10 @@ def main():
 def cached(cache, texts, output):
     """:func:`grid_values`, kept in ``cache`` (a folder) when given and read from there on later runs."""
     from attribkit.pipeline import steps
+    from eval_step_rules import cached as kept
 
-    if cache is None:
-        return grid_values(texts, output)
-    file = cache / f"tiny-grid-{output}-{len(texts)}-stretch{steps.STRETCH:g}.npz"
-    if not file.is_file():
-        found = grid_values(texts, output)
-        cache.mkdir(parents=True, exist_ok=True)
-        np.savez(file, differences=np.array([d for _, d in found]), **{f"v{i}": v for i, (v, _) in enumerate(found)})
-    stored = np.load(file)
-    return [(stored[f"v{i}"], float(d)) for i, d in enumerate(stored["differences"])]
+    file = cache / f"tiny-grid-{output}-{len(texts)}-stretch{steps.STRETCH:g}.npz" if cache is not None else None
+    return kept(file, lambda: grid_values(texts, output))
 
 
 if __name__ == "__main__":
