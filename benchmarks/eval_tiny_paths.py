@@ -29,6 +29,13 @@ TOLERANCE = 0.01
 FIRST = 300
 
 
+def finest_panels():
+    """Every panel of :data:`steps.MIN_WIDTH` grid steps: all ``GRID + 1`` grid positions."""
+    from attribkit.pipeline import steps
+
+    return [(k, k + steps.MIN_WIDTH) for k in range(0, steps.GRID, steps.MIN_WIDTH)]
+
+
 def grid_values(texts, output):
     """``[(values (GRID + 1, n_tokens), F(x) - F(baseline))]``: each text's path at every grid position."""
     import attribkit
@@ -42,7 +49,7 @@ def grid_values(texts, output):
 
     class Finest(steps.Refinement):
         def __init__(self, limit):
-            super().__init__(np.inf, panels=[(k, k + steps.MIN_WIDTH) for k in range(0, steps.GRID, steps.MIN_WIDTH)])
+            super().__init__(np.inf, panels=finest_panels())
             made.append(self)  # an infinite limit: done after the first pass
 
     original, steps.Refinement = steps.Refinement, Finest
@@ -117,8 +124,7 @@ def main():
         found = cached(args.cache, texts, output)
         references = []
         for values, difference in found:
-            finest = steps.Refinement(np.inf, panels=[(k, k + steps.MIN_WIDTH)
-                                                      for k in range(0, steps.GRID, steps.MIN_WIDTH)])
+            finest = steps.Refinement(np.inf, panels=finest_panels())
             for position in range(steps.GRID + 1):
                 finest.add(position, values[position])
             finest.update(difference)
